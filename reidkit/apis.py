@@ -1,0 +1,165 @@
+"""What tools/train.py and tools/test.py share: config preparation and runner set-up."""
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.config import Config, DictAction  # noqa: F401  (re-exported for tools)
+from mmengine.logging import print_log
+
+from .engine import init_distributed, register_checkpoint_safe_globals
+from .utils.plugins import import_plugins
+
+# config keys that tools/train.py fills from the train set when left as None
+_COUNT_KEYS = {'num_classes': 'num_pids', 'num_pids': 'num_pids',
+               'num_clothes': 'num_clothes', 'num_cams': 'num_cams'}
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config (``_base_`` inheritance, ``custom_imports``) and apply overrides.
+
+    Args:
+        path (str): the config file.
+        cfg_options (dict, optional): ``--cfg-options`` key=value overrides.
+
+    Returns:
+        Config: the merged config, with installed plugins imported.
+
+    Example:
+        >>> cfg = load_config('configs/quickstart/toy_market_bot_r18.py',
+        ...                   {'train_cfg.max_epochs': 1})
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    import_plugins()
+    return cfg
+
+
+def _dataset_metainfo(dataset_cfg) -> dict:
+    from .registry import DATASETS
+    dataset = DATASETS.build(copy.deepcopy(dataset_cfg))
+    return dict(getattr(dataset, 'metainfo', {}) or {})
+
+
+def fill_dataset_counts(cfg: Config) -> dict:
+    """Fill ``num_classes``/``num_clothes``/``num_cams`` left as None in ``cfg.model``.
+
+    Heads need the number of training identities (and CAL the number of
+    clothes). Configs leave them as ``None`` and this reads them from the train
+    set's metainfo, so one model config serves every dataset.
+
+    Args:
+        cfg (Config): a config with ``model`` and ``train_dataloader``.
+
+    Returns:
+        dict: the train set's metainfo ({} when there is no train set).
+    """
+    if 'train_dataloader' not in cfg or cfg.train_dataloader is None:
+        return {}
+    needs = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in _COUNT_KEYS and value is None:
+                    needs.append((node, key))
+                else:
+                    walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(cfg.model)
+    if not needs:
+        return {}
+    meta = _dataset_metainfo(cfg.train_dataloader.dataset)
+    for node, key in needs:
+        meta_key = _COUNT_KEYS[key]
+        if meta.get(meta_key) is None:
+            raise KeyError(f'model config leaves {key}=None, but the train set '
+                           f'metainfo has no {meta_key!r} to fill it with')
+        node[key] = int(meta[meta_key])
+    return meta
+
+
+def setup_runtime(cfg: Config, launcher: str = 'none',
+                  work_dir: Optional[str] = None, amp: bool = False,
+                  resume: Optional[str] = None,
+                  config_path: Optional[str] = None) -> Config:
+    """Make a config runnable here: work dir, distributed backend, AMP, resume.
+
+    Args:
+        cfg (Config): the loaded config (modified in place and returned).
+        launcher (str): 'none', 'pytorch' (torchrun) or 'slurm'.
+        work_dir (str, optional): overrides ``cfg.work_dir``; default
+            ``work_dirs/<config name>``.
+        amp (bool): mixed precision (fp16 on GPUs; ignored with a warning on CPU).
+        resume (str, optional): 'auto' for the latest checkpoint in the work
+            dir, or a checkpoint path.
+        config_path (str, optional): used to name the default work dir.
+
+    Returns:
+        Config: the same object.
+    """
+    register_checkpoint_safe_globals()
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        name = osp.splitext(osp.basename(config_path or 'run'))[0]
+        cfg.work_dir = osp.join('work_dirs', name)
+
+    backend = init_distributed(launcher)
+    if backend == 'gloo':
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+        wrapper = cfg.get('model_wrapper_cfg') or {}
+        wrapper.setdefault('type', 'reidkit.ReIDDistributedDataParallel')
+        cfg.model_wrapper_cfg = wrapper
+
+    if amp:
+        if torch.cuda.is_available():
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        else:
+            print_log('--amp needs a GPU; training in fp32 on the CPU.',
+                      logger='current', level=logging.WARNING)
+
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume:
+        if not osp.isfile(resume):
+            raise FileNotFoundError(f'--resume checkpoint not found: {resume}')
+        cfg.resume, cfg.load_from = True, resume
+    os.makedirs(cfg.work_dir, exist_ok=True)
+    return cfg
+
+
+def run_generation_stage(cfg: Config) -> bool:
+    """Run ``cfg.generation`` through synthgen when its output is incomplete.
+
+    synthgen is imported only here and only for configs that have a
+    ``generation`` section, so plain training never imports the generators
+    (and their diffusers dependency).
+
+    Args:
+        cfg (Config): a config, possibly with ``generation = dict(...)``.
+
+    Returns:
+        bool: True if generation ran, False if there was nothing to do.
+    """
+    if cfg.get('generation', None) is None:
+        return False
+    from synthgen.apis import generation_complete, run_generation
+    if generation_complete(cfg):
+        print_log('generation stage: output complete, skipping',
+                  logger='current')
+        return False
+    run_generation(cfg)
+    return True
