@@ -1,0 +1,51 @@
+# Quickstart: bag-of-tricks re-ID (BNNeck, CE-LS + batch-hard triplet, P x K
+# batches) with a ResNet-18 from random weights, on the toy Market-1501 that
+# `make demo` renders into data/toy/market1501. About 3 minutes on 2 CPU cores.
+# A real Market-1501 run is the same config with
+#   --cfg-options data_root=data/market1501 (and a pretrained backbone).
+_base_ = [
+    '../_base_/datasets/market1501.py', '../_base_/models/bot_r50.py',
+    '../_base_/schedules/adam_120e.py', '../_base_/default_runtime.py'
+]
+data_root = 'data/toy/market1501'
+img_size = (128, 64)
+
+model = dict(
+    backbone=dict(model_name='resnet18', pretrained=None),
+    neck=dict(in_channels=512),
+    head=dict(in_channels=512))
+
+train_pipeline = [
+    dict(type='LoadReIDImage'),
+    dict(type='ReIDResize', size=img_size),
+    dict(type='ReIDRandomFlip', prob=0.5),
+    dict(type='ReIDPad', padding=6),
+    dict(type='ReIDRandomCrop', size=img_size),
+    dict(type='ReIDRandomErasing', prob=0.5, fill='mean'),
+    dict(type='PackReIDInputs'),
+]
+test_pipeline = [
+    dict(type='LoadReIDImage'),
+    dict(type='ReIDResize', size=img_size),
+    dict(type='PackReIDInputs'),
+]
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='IdentitySampler', batch_size=32, num_instances=4),
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=128,
+    num_workers=2,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2,
+         convert_to_iter_based=True),
+    dict(type='MultiStepLR', by_epoch=True, milestones=[10], gamma=0.1),
+]
+train_cfg = dict(max_epochs=12, val_interval=6)
+default_hooks = dict(logger=dict(interval=10))
