@@ -37,9 +37,53 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         raise FileNotFoundError(f'config file not found: {path}')
     cfg = Config.fromfile(path)
     if cfg_options:
+        old = {k: cfg.get(k) for k in cfg_options
+               if '.' not in k and isinstance(cfg.get(k), str)}
         cfg.merge_from_dict(cfg_options)
+        for key, old_value in old.items():
+            if cfg_options[key] != old_value:
+                substitute_variable(cfg, old_value, cfg_options[key])
     import_plugins()
     return cfg
+
+
+def substitute_variable(cfg: Config, old: str, new: str) -> int:
+    """Replace a top-level variable's old value wherever the config used it.
+
+    Python configs resolve variables when they are read, so
+    ``--cfg-options data_root=/data/prcc`` alone would change only the
+    top-level ``data_root``, not the dataloaders (or generation sources) that
+    were built from it. This rewrites every string equal to ``old`` and every
+    path that starts with ``old + '/'``.
+
+    Args:
+        cfg (Config): the config, changed in place.
+        old (str): the value the config was written with.
+        new (str): the value given on the command line.
+
+    Returns:
+        int: how many strings were rewritten.
+    """
+    count = 0
+
+    def rewrite(value):
+        nonlocal count
+        if isinstance(value, str) and (value == old
+                                       or value.startswith(old.rstrip('/') + '/')):
+            count += 1
+            return new + value[len(old):]
+        if isinstance(value, dict):
+            for k in list(value.keys()):
+                value[k] = rewrite(value[k])
+        elif isinstance(value, list):
+            value[:] = [rewrite(v) for v in value]
+        elif isinstance(value, tuple):
+            return type(value)(rewrite(v) for v in value)
+        return value
+
+    for key in list(cfg.keys()):
+        cfg[key] = rewrite(cfg[key])
+    return count
 
 
 def _dataset_metainfo(dataset_cfg) -> dict:

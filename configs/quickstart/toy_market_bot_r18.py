@@ -33,7 +33,8 @@ train_dataloader = dict(
     batch_size=32,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='IdentitySampler', batch_size=32, num_instances=4),
+    sampler=dict(_delete_=True, type='IdentitySampler', batch_size=32,
+                 num_instances=4),
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=128,
