@@ -1,0 +1,133 @@
+"""VLM captioner and LLM summariser on tiny random LLaVA / Llama (offline)."""
+import json
+import os
+
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from synthgen.prompts.captioner import DLCR_QUESTION, VLMCaptioner  # noqa: E402
+from synthgen.prompts.summariser import (LLMSummariser,  # noqa: E402
+                                         describe_outfit, majority_vote,
+                                         parse_clothing_items)
+from synthgen.testing import tiny_llava, tiny_llm  # noqa: E402
+
+
+@pytest.fixture(scope='module')
+def llava():
+    return tiny_llava()
+
+
+@pytest.fixture(scope='module')
+def llm():
+    return tiny_llm()
+
+
+def _images(n, size=(40, 24)):
+    rng = np.random.RandomState(0)
+    return [rng.randint(0, 255, size + (3,), dtype=np.uint8) for _ in range(n)]
+
+
+def test_captioner_batched_and_as_prompt_builder(llava):
+    model, processor = llava
+    cap = VLMCaptioner(model=model, processor=processor, batch_size=2,
+                       max_new_tokens=6, prompt_template='{caption}, photo')
+    cap.load()
+    assert DLCR_QUESTION in cap._text_prompt()
+    imgs = _images(3)
+    batched = cap.caption(imgs)
+    assert len(batched) == 3 and all(isinstance(t, str) for t in batched)
+    one = VLMCaptioner(model=model, processor=processor, batch_size=1,
+                       max_new_tokens=6).caption(imgs)
+    assert one == batched
+    reqs = [dict(seed=0, image=im) for im in imgs[:2]]
+    cap(reqs)
+    assert reqs[0]['prompt'] == batched[0] + ', photo'
+    assert reqs[0]['meta']['caption'] == batched[0]
+
+
+def test_llm_batched_generation_matches_single(llm):
+    model, tok = llm
+    summ = LLMSummariser(model=model, tokenizer=tok, batch_size=3,
+                         max_new_tokens=5)
+    texts = ['a red shirt', 'He is wearing a long grey coat and boots.', 'x']
+    batched = summ.extract(texts)
+    single = [summ.extract([t])[0] for t in texts]
+    assert batched == single
+    chat = summ._chat('blue jeans')
+    assert 'Extract the clothing items from the following text: blue jeans' \
+        in chat and chat.endswith('ASSISTANT:')
+
+
+def test_majority_vote_post_processing(llm, monkeypatch):
+    assert parse_clothing_items(
+        '1. Red T-shirt\n2. blue jeans and white sneakers') == dict(
+        upper='red t-shirt', lower='blue jeans', footwear='white sneakers')
+    assert majority_vote([dict(upper='a'), dict(upper='b'),
+                          dict(upper='b', lower='c')]) == dict(upper='b',
+                                                               lower='c')
+    assert describe_outfit(dict(upper='red shirt')) == 'red shirt'
+    model, tok = llm
+    summ = LLMSummariser(model=model, tokenizer=tok)
+    answers = {'c1': 'Upper body: red shirt\nLower body: blue jeans',
+               'c2': '- red shirt\n- black jeans\n- white shoes',
+               'c3': 'The person wears a pink shirt and blue jeans.'}
+    monkeypatch.setattr(summ, 'extract', lambda texts: [answers[t]
+                                                         for t in texts])
+    out = summ.summarise({7: ['c1', 'c2', 'c3']})
+    assert out == {7: 'red shirt, blue jeans and white shoes'}
+
+
+def test_captioner_feeds_summariser_prompt_builder(llava, llm, tmp_path):
+    model, processor = llava
+    paths = []
+    for i, im in enumerate(_images(4)):
+        p = str(tmp_path / f'{i}.png')
+        Image.fromarray(im).save(p)
+        paths.append(p)
+    records = [dict(key=f'{i}.png', source=p, pid=i // 2, clothes_id=i // 2)
+               for i, p in enumerate(paths)]
+    captioner = VLMCaptioner(model=model, processor=processor, batch_size=4,
+                             max_new_tokens=4,
+                             cache_file=str(tmp_path / 'captions.json'))
+    lm, tok = llm
+    cache = str(tmp_path / 'clothes.json')
+    summ = LLMSummariser(model=lm, tokenizer=tok, captioner=captioner,
+                         batch_size=4, max_new_tokens=4, cache_file=cache,
+                         prompt_template='a person wearing {description}')
+    summ.prepare(records)
+    with open(cache) as f:
+        saved = json.load(f)
+    assert sorted(saved) == ['0', '1']
+    caps = json.load(open(tmp_path / 'captions.json'))
+    assert saved['0']['captions'] == [caps['0.png'], caps['1.png']]
+    assert len(saved['0']['answers']) == 2
+    reqs = [dict(seed=s, clothes_id=0, pid=0) for s in range(3)]
+    summ(reqs)
+    for r in reqs:
+        assert r['meta']['target_clothes'] == 1 and r['clothes_id'] == -1
+        assert r['prompt'] == 'a person wearing ' + saved['1']['description']
+    # cached: a new builder without models' work reads the JSON
+    again = LLMSummariser(model=lm, tokenizer=tok, cache_file=cache)
+    again.prepare(records)
+    assert again.descriptions == summ.descriptions
+
+
+def test_blip2_captioner_question_and_plain_caption():
+    from synthgen.testing import tiny_blip2
+    model, processor = tiny_blip2()
+    imgs = _images(3)
+    cap = VLMCaptioner(model=model, processor=processor, model_type='blip2',
+                       max_new_tokens=4, batch_size=2)
+    cap.load()
+    assert cap._text_prompt() == f'Question: {DLCR_QUESTION} Answer:'
+    answers = cap.caption(imgs)
+    assert len(answers) == 3 and all(isinstance(a, str) for a in answers)
+    # Vehicle-Diff: plain captions, no question
+    plain = VLMCaptioner(model=model, processor=processor, model_type='blip2',
+                         question='', max_new_tokens=4, batch_size=3)
+    assert len(plain.caption(imgs)) == 3
+    with pytest.raises(ValueError, match='model_type'):
+        VLMCaptioner(model=model, processor=processor, model_type='gpt')
