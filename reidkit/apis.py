@@ -14,11 +14,6 @@ from mmengine.logging import print_log
 from .engine import init_distributed, register_checkpoint_safe_globals
 from .utils.plugins import import_plugins
 
-# config keys that tools/train.py fills from the train set when left as None
-_COUNT_KEYS = {'num_classes': 'num_pids', 'num_pids': 'num_pids',
-               'num_clothes': 'num_clothes', 'num_cams': 'num_cams'}
-
-
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Read a config (``_base_`` inheritance, ``custom_imports``) and apply overrides.
 
@@ -96,40 +91,20 @@ def fill_dataset_counts(cfg: Config) -> dict:
     """Fill ``num_classes``/``num_clothes``/``num_cams`` left as None in ``cfg.model``.
 
     Heads need the number of training identities (and CAL the number of
-    clothes). Configs leave them as ``None`` and this reads them from the train
-    set's metainfo, so one model config serves every dataset.
+    clothes). Configs leave them as ``None``; this reads them from the train
+    set's metainfo (see :func:`reidkit.models.utils.fill_num_classes`).
 
     Args:
         cfg (Config): a config with ``model`` and ``train_dataloader``.
 
     Returns:
-        dict: the train set's metainfo ({} when there is no train set).
+        dict: the train set's metainfo ({} when nothing needed filling).
     """
-    if 'train_dataloader' not in cfg or cfg.train_dataloader is None:
-        return {}
-    needs = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in _COUNT_KEYS and value is None:
-                    needs.append((node, key))
-                else:
-                    walk(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                walk(value)
-
-    walk(cfg.model)
-    if not needs:
+    from .models.utils import fill_num_classes, needs_dataset_counts
+    if cfg.get('train_dataloader') is None or not needs_dataset_counts(cfg.model):
         return {}
     meta = _dataset_metainfo(cfg.train_dataloader.dataset)
-    for node, key in needs:
-        meta_key = _COUNT_KEYS[key]
-        if meta.get(meta_key) is None:
-            raise KeyError(f'model config leaves {key}=None, but the train set '
-                           f'metainfo has no {meta_key!r} to fill it with')
-        node[key] = int(meta[meta_key])
+    fill_num_classes(cfg.model, meta)
     return meta
 
 

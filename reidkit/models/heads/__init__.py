@@ -1,0 +1,12 @@
+"""Heads (HEADS registry): classifiers, BNNeck heads, the multi-head
+attention head, auxiliary heads and CAL's clothes classifier."""
+from .bnneck_head import (AuxClassifierHead, BaseReIDHead, BNNeck, BNNeckHead,
+                          MultiHeadAttentionHead)
+from .classifiers import CosineClassifier, LinearClassifier
+from .clothes_head import ClothesClassifierHead
+
+__all__ = [
+    'BaseReIDHead', 'BNNeck', 'BNNeckHead', 'MultiHeadAttentionHead',
+    'AuxClassifierHead', 'LinearClassifier', 'CosineClassifier',
+    'ClothesClassifierHead'
+]
