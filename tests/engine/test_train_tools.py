@@ -99,7 +99,7 @@ def test_custom_imports_plugin_loss_and_sampler(tmp_path, toy_market,
                               allow_failed_imports=False)
         model = dict(head=dict(losses=[
             dict(type='CrossEntropyLoss', label_smoothing=0.1),
-            dict(type='PluginCenterLoss', num_classes=8, feat_dim=512,
+            dict(type='PluginCenterLoss', num_classes=None, feat_dim=512,
                  loss_weight=0.01)]))
         train_dataloader = dict(sampler=dict(
             _delete_=True, type='PluginReversedIdentitySampler',
