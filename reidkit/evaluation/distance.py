@@ -1,0 +1,229 @@
+"""Feature distances computed in bounded chunks, and k-nearest-neighbour search.
+
+Every function takes features as ``torch.Tensor`` or ``numpy.ndarray`` of shape
+``(N, D)`` and never builds an intermediate larger than ``memory_mb`` megabytes
+(besides the returned array itself): distances are produced a block of query rows
+at a time with one matrix product per block (``|q|^2 + |g|^2 - 2 q.g``).
+
+Metrics:
+
+- ``'sqeuclidean'``: squared Euclidean distance (what torchreid's and fast-reid's
+  ``euclidean`` actually return, and what Zhong et al.'s re-ranking squares to);
+- ``'euclidean'``: its square root;
+- ``'cosine'``: ``1 - cos(q, g)`` (features are L2-normalised first).
+"""
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import numpy as np
+import torch
+
+ArrayLike = Union[np.ndarray, torch.Tensor]
+
+METRICS = ('euclidean', 'sqeuclidean', 'cosine')
+
+
+def as_features(x: ArrayLike, name: str = 'features') -> torch.Tensor:
+    """Return ``x`` as a 2-D float tensor, or raise naming ``name``."""
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f'{name} must be a numpy array or torch tensor of shape '
+                        f'(N, D), got {type(x).__name__}')
+    if x.dim() != 2:
+        raise ValueError(f'{name} must have shape (N, D), got {tuple(x.shape)}')
+    if not x.is_floating_point():
+        x = x.float()
+    return x
+
+
+def _check_pair(qf, gf, metric):
+    qf = as_features(qf, 'qf')
+    gf = as_features(gf, 'gf')
+    if qf.shape[1] != gf.shape[1]:
+        raise ValueError(f'qf and gf must have the same feature dimension, got '
+                         f'{qf.shape[1]} and {gf.shape[1]}')
+    if metric not in METRICS:
+        raise ValueError(f'metric must be one of {METRICS}, got {metric!r}')
+    if gf.dtype != qf.dtype:
+        gf = gf.to(qf.dtype)
+    return qf, gf
+
+
+def _rows_per_chunk(num_cols: int, bytes_per_item: int, memory_mb: float,
+                    chunk: Optional[int]) -> int:
+    if chunk is not None:
+        if chunk < 1:
+            raise ValueError(f'chunk must be >= 1, got {chunk}')
+        return int(chunk)
+    budget = max(float(memory_mb), 1.0) * 2**20
+    # a block needs the product and about one more temporary of the same size
+    return max(1, int(budget // (2 * max(num_cols, 1) * bytes_per_item)))
+
+
+class _Prepared:
+    """Features moved to the device and pre-processed once for a metric."""
+
+    def __init__(self, qf, gf, metric, device):
+        device = torch.device(device) if device is not None else qf.device
+        self.metric = metric
+        self.qf = qf.to(device)
+        self.gf = gf.to(device)
+        if metric == 'cosine':
+            self.qf = torch.nn.functional.normalize(self.qf, dim=1)
+            self.gf = torch.nn.functional.normalize(self.gf, dim=1)
+        else:
+            self.qn = (self.qf * self.qf).sum(1, keepdim=True)
+            self.gn = (self.gf * self.gf).sum(1)[None]
+
+    def block(self, start: int, stop: int) -> torch.Tensor:
+        q = self.qf[start:stop]
+        if self.metric == 'cosine':
+            return 1.0 - q @ self.gf.T
+        d = torch.addmm(self.qn[start:stop] + self.gn, q, self.gf.T,
+                        beta=1.0, alpha=-2.0)
+        d.clamp_(min=0)
+        if self.metric == 'euclidean':
+            d.sqrt_()
+        return d
+
+
+def compute_distance(qf: ArrayLike, gf: ArrayLike, metric: str = 'euclidean',
+                     chunk: Optional[int] = None, device=None,
+                     memory_mb: float = 512) -> np.ndarray:
+    """Distance matrix between query and gallery features, block by block.
+
+    Args:
+        qf (Tensor | ndarray): query features ``(Q, D)``.
+        gf (Tensor | ndarray): gallery features ``(G, D)``.
+        metric (str): ``'euclidean'``, ``'sqeuclidean'`` or ``'cosine'``.
+        chunk (int, optional): query rows per block; by default derived from
+            ``memory_mb``.
+        device: torch device for the products (``'cpu'``, ``'cuda'``); default:
+            where ``qf`` lives.
+        memory_mb (float): working-set budget per block in MiB.
+
+    Returns:
+        ndarray: ``(Q, G)`` distances, same float type as the features
+        (float32 for float32 features).
+
+    Example:
+        >>> d = compute_distance(torch.randn(4, 8), torch.randn(6, 8), 'cosine')
+        >>> d.shape
+        (4, 6)
+    """
+    qf, gf = _check_pair(qf, gf, metric)
+    prep = _Prepared(qf, gf, metric, device)
+    num_q, num_g = qf.shape[0], gf.shape[0]
+    np_dtype = np.float64 if qf.dtype == torch.float64 else np.float32
+    out = np.empty((num_q, num_g), dtype=np_dtype)
+    step = _rows_per_chunk(num_g, qf.element_size(), memory_mb, chunk)
+    for start in range(0, num_q, step):
+        stop = min(start + step, num_q)
+        out[start:stop] = prep.block(start, stop).to(
+            'cpu', torch.float64 if np_dtype == np.float64 else torch.float32
+        ).numpy()
+    return out
+
+
+def topk(qf: ArrayLike, gf: ArrayLike, k: int, metric: str = 'euclidean',
+         chunk: Optional[int] = None, device=None, memory_mb: float = 512,
+         backend: str = 'torch', index: str = 'flat', nlist: int = 1024,
+         nprobe: int = 32, return_max: bool = False):
+    """The ``k`` nearest gallery items of every query, without a full matrix.
+
+    Args:
+        qf, gf: query ``(Q, D)`` and gallery ``(G, D)`` features.
+        k (int): neighbours per query (at most ``G``).
+        metric (str): ``'euclidean'``, ``'sqeuclidean'`` or ``'cosine'``.
+        chunk, device, memory_mb: as in :func:`compute_distance` (torch backend).
+        backend (str): ``'torch'`` (exact, chunked) or ``'faiss'``.
+        index (str): faiss index: ``'flat'`` (exact) or ``'ivf'``
+            (``IndexIVFFlat`` with ``nlist`` cells, ``nprobe`` probed).
+        return_max (bool): torch backend only: also return each query's
+            largest distance over the whole gallery (used by k-reciprocal
+            re-ranking to normalise rows).
+
+    Returns:
+        tuple: ``(dist, idx)``, both ``(Q, k)`` numpy arrays sorted by
+        increasing distance (plus ``row_max`` ``(Q,)`` if ``return_max``).
+
+    Example:
+        >>> d, i = topk(torch.randn(5, 16), torch.randn(100, 16), k=3)
+        >>> i.shape
+        (5, 3)
+    """
+    qf, gf = _check_pair(qf, gf, metric)
+    num_q, num_g = qf.shape[0], gf.shape[0]
+    if not 1 <= k <= num_g:
+        raise ValueError(f'k must be in [1, {num_g}] (gallery size), got {k}')
+    if backend == 'faiss':
+        if return_max:
+            raise ValueError('return_max needs backend="torch"')
+        return _faiss_topk(qf, gf, k, metric, device, index, nlist, nprobe)
+    if backend != 'torch':
+        raise ValueError(f"backend must be 'torch' or 'faiss', got {backend!r}")
+    prep = _Prepared(qf, gf, metric, device)
+    dist = np.empty((num_q, k), dtype=np.float32)
+    idx = np.empty((num_q, k), dtype=np.int64)
+    row_max = np.empty(num_q, dtype=np.float32) if return_max else None
+    step = _rows_per_chunk(num_g, 4, memory_mb, chunk)
+    for start in range(0, num_q, step):
+        stop = min(start + step, num_q)
+        block = prep.block(start, stop).float()
+        values, indices = torch.topk(block, k, dim=1, largest=False, sorted=True)
+        dist[start:stop] = values.cpu().numpy()
+        idx[start:stop] = indices.cpu().numpy()
+        if return_max:
+            row_max[start:stop] = block.max(dim=1).values.cpu().numpy()
+    return (dist, idx, row_max) if return_max else (dist, idx)
+
+
+def _faiss_topk(qf, gf, k, metric, device, index, nlist, nprobe):
+    try:
+        import faiss
+    except ImportError as e:  # pragma: no cover - faiss-cpu is a dependency
+        raise ImportError('backend="faiss" needs the faiss package '
+                          '(pip install faiss-cpu)') from e
+    q = qf.detach().float().cpu().numpy()
+    g = gf.detach().float().cpu().numpy()
+    if metric == 'cosine':
+        q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+        g = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
+    q = np.ascontiguousarray(q, dtype=np.float32)
+    g = np.ascontiguousarray(g, dtype=np.float32)
+    dim = g.shape[1]
+    faiss_metric = faiss.METRIC_INNER_PRODUCT if metric == 'cosine' else faiss.METRIC_L2
+    if index == 'flat':
+        cpu_index = (faiss.IndexFlatIP(dim) if metric == 'cosine'
+                     else faiss.IndexFlatL2(dim))
+    elif index == 'ivf':
+        quantizer = (faiss.IndexFlatIP(dim) if metric == 'cosine'
+                     else faiss.IndexFlatL2(dim))
+        nlist = max(1, min(int(nlist), g.shape[0]))
+        cpu_index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss_metric)
+        cpu_index.train(g)
+        cpu_index.nprobe = int(nprobe)
+    else:
+        raise ValueError(f"index must be 'flat' or 'ivf', got {index!r}")
+    search_index = cpu_index
+    if device is not None and torch.device(device).type == 'cuda':
+        if not hasattr(faiss, 'StandardGpuResources'):
+            raise RuntimeError('device="cuda" with backend="faiss" needs a GPU '
+                               'build of faiss (faiss-gpu); this one is CPU-only')
+        res = faiss.StandardGpuResources()
+        search_index = faiss.index_cpu_to_gpu(res, torch.device(device).index or 0,
+                                              cpu_index)
+    search_index.add(g)
+    values, indices = search_index.search(q, k)
+    if metric == 'cosine':
+        values = 1.0 - values
+    elif metric == 'euclidean':
+        values = np.sqrt(np.maximum(values, 0))
+    else:
+        values = np.maximum(values, 0)
+    return values.astype(np.float32), indices.astype(np.int64)
+
+
+__all__ = ['compute_distance', 'topk', 'as_features', 'METRICS']

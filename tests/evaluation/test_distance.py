@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+import torch
+
+from reidkit.evaluation import compute_distance, topk
+
+
+def naive(qf, gf, metric):
+    qf, gf = np.asarray(qf, np.float64), np.asarray(gf, np.float64)
+    if metric == 'cosine':
+        qn = qf / np.linalg.norm(qf, axis=1, keepdims=True)
+        gn = gf / np.linalg.norm(gf, axis=1, keepdims=True)
+        return 1 - qn @ gn.T
+    sq = ((qf[:, None] - gf[None]) ** 2).sum(-1)
+    return np.sqrt(sq) if metric == 'euclidean' else sq
+
+
+@pytest.mark.parametrize('metric', ['euclidean', 'sqeuclidean', 'cosine'])
+@pytest.mark.parametrize('chunk', [None, 1, 7])
+def test_compute_distance_matches_naive(metric, chunk):
+    rng = np.random.default_rng(0)
+    qf = rng.standard_normal((13, 9)).astype(np.float32)
+    gf = rng.standard_normal((21, 9)).astype(np.float32)
+    out = compute_distance(torch.from_numpy(qf), gf, metric, chunk=chunk)
+    assert out.shape == (13, 21) and out.dtype == np.float32
+    np.testing.assert_allclose(out, naive(qf, gf, metric), atol=1e-4)
+
+
+def test_memory_budget_blocks_and_float64():
+    rng = np.random.default_rng(1)
+    qf, gf = rng.standard_normal((50, 5)), rng.standard_normal((40, 5))
+    out = compute_distance(qf, gf, 'euclidean', memory_mb=0.001)  # 1-row blocks
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, naive(qf, gf, 'euclidean'), atol=1e-10)
+
+
+def test_bad_shapes():
+    with pytest.raises(ValueError, match='qf must have shape'):
+        compute_distance(np.zeros(3), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match='feature dimension'):
+        compute_distance(np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match='metric'):
+        compute_distance(np.zeros((2, 3)), np.zeros((2, 3)), 'manhattan')
+    with pytest.raises(ValueError, match='k must be'):
+        topk(np.zeros((2, 3)), np.zeros((2, 3)), 5)
+
+
+@pytest.mark.parametrize('metric', ['euclidean', 'sqeuclidean', 'cosine'])
+@pytest.mark.parametrize('backend', ['torch', 'faiss'])
+def test_topk_exact(metric, backend):
+    rng = np.random.default_rng(2)
+    qf = rng.standard_normal((17, 8)).astype(np.float32)
+    gf = rng.standard_normal((300, 8)).astype(np.float32)
+    dist, idx = topk(qf, gf, 5, metric, backend=backend, chunk=4)
+    full = naive(qf, gf, metric)
+    np.testing.assert_array_equal(idx, np.argsort(full, axis=1)[:, :5])
+    np.testing.assert_allclose(dist, np.sort(full, axis=1)[:, :5], atol=1e-4)
+
+
+def test_topk_ivf_with_all_cells_probed_is_exact():
+    rng = np.random.default_rng(3)
+    qf = rng.standard_normal((10, 8)).astype(np.float32)
+    gf = rng.standard_normal((400, 8)).astype(np.float32)
+    _, idx = topk(qf, gf, 3, backend='faiss', index='ivf', nlist=4, nprobe=4)
+    np.testing.assert_array_equal(
+        idx, np.argsort(naive(qf, gf, 'euclidean'), axis=1)[:, :3])
+
+
+def test_topk_row_max():
+    rng = np.random.default_rng(4)
+    qf, gf = rng.standard_normal((6, 3)), rng.standard_normal((20, 3))
+    _, _, row_max = topk(qf, gf, 2, 'sqeuclidean', return_max=True)
+    np.testing.assert_allclose(row_max, naive(qf, gf, 'sqeuclidean').max(1),
+                               rtol=1e-5)

@@ -1,0 +1,317 @@
+import numpy as np
+import pytest
+import torch
+
+from reidkit.evaluation import rank, sample_gallery
+from reidkit.evaluation.protocols import per_query_ap
+
+from .reference import (clothes_junk, market_junk, ref_cuhk03_sg, ref_eval,
+                        ref_gallery_choice)
+
+
+def random_case(seed, num_q=None, num_g=None, ties=False, pids=6, cams=3):
+    rng = np.random.default_rng(seed)
+    num_q = num_q or int(rng.integers(1, 30))
+    num_g = num_g or int(rng.integers(2, 60))
+    if ties:  # few distinct values: many equal distances
+        dist = rng.integers(0, 4, (num_q, num_g)).astype(np.float32)
+    else:
+        dist = rng.random((num_q, num_g)).astype(np.float32)
+    q_pids = rng.integers(1, pids, num_q)
+    g_pids = rng.integers(0, pids, num_g)  # 0 acts as a distractor id
+    q_cams = rng.integers(0, cams, num_q)
+    g_cams = rng.integers(0, cams, num_g)
+    q_clo = q_pids * 10 + rng.integers(0, 2, num_q)
+    g_clo = g_pids * 10 + rng.integers(0, 2, num_g)
+    return dist, q_pids, g_pids, q_cams, g_cams, q_clo, g_clo
+
+
+def has_valid(dist, q_pids, g_pids, junk_fn):
+    return any(((g_pids == q_pids[q]) & ~junk_fn(q)).any()
+               for q in range(dist.shape[0]))
+
+
+def assert_same(res, ref_cmc, ref_ap, ref_inp=None):
+    np.testing.assert_allclose(res['cmc'], ref_cmc, atol=1e-12)
+    assert res['mAP'] == pytest.approx(ref_ap, abs=1e-12)
+    if ref_inp is not None:
+        assert res['mINP'] == pytest.approx(ref_inp, abs=1e-12)
+
+
+@pytest.mark.parametrize('seed', range(40))
+@pytest.mark.parametrize('protocol', ['market', 'cityflow'])
+def test_market_matches_reference(seed, protocol):
+    dist, qp, gp, qc, gc, _, _ = random_case(seed, ties=seed % 3 == 0)
+    junk = market_junk(qp, gp, qc, gc)
+    if not has_valid(dist, qp, gp, junk):
+        with pytest.raises(ValueError, match='no query has a match'):
+            rank(dist, qp, gp, qc, gc, protocol=protocol)
+        return
+    assert_same(rank(dist, qp, gp, qc, gc, protocol=protocol, max_rank=20),
+                *ref_eval(dist, qp, gp, junk, max_rank=20))
+
+
+def test_market_large_blocks_and_float64():
+    # several query blocks, float64 input, max_rank longer than the gallery
+    dist, qp, gp, qc, gc, _, _ = random_case(1, num_q=300, num_g=40, pids=8)
+    junk = market_junk(qp, gp, qc, gc)
+    ref = ref_eval(dist, qp, gp, junk, max_rank=60)
+    assert_same(rank(dist.astype(np.float64), qp, gp, qc, gc, max_rank=60), *ref)
+    assert_same(rank(torch.from_numpy(dist), qp, gp, qc, gc, max_rank=60), *ref)
+
+
+def test_hand_worked_market():
+    # gallery: 0 junk (same pid+cam), 1 other id, 2 match, 3 distractor, 4 match
+    dist = np.array([[0.0, 0.1, 0.2, 0.3, 0.4]])
+    res = rank(dist, [7], [7, 3, 7, 0, 7], [1], [1, 2, 2, 2, 3], max_rank=5)
+    # kept ranking: [3(x), 7(v), 0(x), 7(v)] -> hits at positions 2 and 4
+    np.testing.assert_allclose(res['cmc'], [0, 1, 1, 1, 1])
+    assert res['mAP'] == pytest.approx((1 / 2 + 2 / 4) / 2)
+    assert res['mINP'] == pytest.approx(2 / 4)
+
+
+def test_hand_worked_ties_break_by_index():
+    dist = np.array([[1.0, 1.0, 1.0]])
+    res = rank(dist, [1], [2, 1, 1], [0], [1, 1, 1], max_rank=3)
+    # order 0, 1, 2 -> hits at 2 and 3
+    assert res['mAP'] == pytest.approx((1 / 2 + 2 / 3) / 2)
+    np.testing.assert_allclose(res['cmc'], [0, 1, 1])
+
+
+@pytest.mark.parametrize('seed', range(25))
+@pytest.mark.parametrize('mode', ['sc', 'cc'])
+@pytest.mark.parametrize('protocol', ['ltcc', 'ccvid'])
+def test_clothes_changing_matches_reference(seed, mode, protocol):
+    dist, qp, gp, qc, gc, qclo, gclo = random_case(100 + seed, ties=seed % 4 == 0)
+    junk = clothes_junk(qp, gp, qc, gc, qclo, gclo, mode)
+    if not has_valid(dist, qp, gp, junk):
+        return
+    res = rank(dist, qp, gp, qc, gc, protocol=protocol, mode=mode,
+               q_clothes=qclo, g_clothes=gclo, max_rank=20)
+    assert_same(res, *ref_eval(dist, qp, gp, junk, max_rank=20))
+
+
+def test_ltcc_general_is_market_and_needs_clothes():
+    dist, qp, gp, qc, gc, qclo, gclo = random_case(5, num_q=20, num_g=50)
+    a = rank(dist, qp, gp, qc, gc, protocol='ltcc', mode='general')
+    b = rank(dist, qp, gp, qc, gc, protocol='market')
+    assert a['mAP'] == b['mAP']
+    with pytest.raises(KeyError, match='q_clothes'):
+        rank(dist, qp, gp, qc, gc, protocol='ltcc', mode='cc')
+    with pytest.raises(ValueError, match='modes'):
+        rank(dist, qp, gp, qc, gc, protocol='ltcc', mode='xx',
+             q_clothes=qclo, g_clothes=gclo)
+
+
+def test_hand_worked_clothes_changing():
+    # query pid 1 cam 0 clothes 10. gallery:
+    # 0: pid1 cam1 clothes10 (same clothes), 1: pid2, 2: pid1 cam1 clothes11
+    dist = np.array([[0.1, 0.2, 0.3]])
+    args = (dist, [1], [1, 2, 1], [0], [1, 1, 1])
+    cc = rank(*args, protocol='ltcc', mode='cc', q_clothes=[10],
+              g_clothes=[10, 20, 11], max_rank=3)
+    np.testing.assert_allclose(cc['cmc'], [0, 1, 1])  # item 0 is junk
+    sc = rank(*args, protocol='ltcc', mode='sc', q_clothes=[10],
+              g_clothes=[10, 20, 11], max_rank=3)
+    np.testing.assert_allclose(sc['cmc'], [1, 1, 1])
+    assert sc['mAP'] == 1.0  # item 2 (other clothes) is junk in SC mode
+
+
+@pytest.mark.parametrize('seed', range(15))
+def test_prcc_and_vc_clothes_settings(seed):
+    rng = np.random.default_rng(seed)
+    dist, qp, gp, _, _, _, _ = random_case(200 + seed, num_q=40, num_g=50)
+    qc = rng.integers(1, 3, 40)      # PRCC: B=1, C=2
+    gc = np.zeros(50, int)           # gallery A=0
+    for mode, cam in (('sc', 1), ('cc', 2)):
+        sel = qc == cam
+        junk = market_junk(qp[sel], gp, qc[sel], gc)
+        if not sel.any() or not has_valid(dist[sel], qp[sel], gp, junk):
+            continue
+        res = rank(dist, qp, gp, qc, gc, protocol='prcc', mode=mode, max_rank=10)
+        assert_same(res, *ref_eval(dist[sel], qp[sel], gp, junk, max_rank=10))
+    qc = rng.integers(1, 5, 40)
+    gc = rng.integers(1, 5, 50)
+    for mode, cams in (('sc', (2, 3)), ('cc', (3, 4))):
+        qs, gs = np.isin(qc, cams), np.isin(gc, cams)
+        d = dist[qs][:, gs]
+        junk = market_junk(qp[qs], gp[gs], qc[qs], gc[gs])
+        if not has_valid(d, qp[qs], gp[gs], junk):
+            continue
+        res = rank(dist, qp, gp, qc, gc, protocol='vc_clothes', mode=mode,
+                   max_rank=10)
+        assert_same(res, *ref_eval(d, qp[qs], gp[gs], junk, max_rank=10))
+
+
+@pytest.mark.parametrize('seed', range(10))
+def test_last_has_no_junk(seed):
+    dist, qp, gp, qc, gc, _, _ = random_case(300 + seed)
+
+    def junk(q):
+        return np.zeros(len(gp), bool)
+    if not has_valid(dist, qp, gp, junk):
+        return
+    assert_same(rank(dist, qp, gp, qc, gc, protocol='last', max_rank=20),
+                *ref_eval(dist, qp, gp, junk, max_rank=20))
+
+
+@pytest.mark.parametrize('seed', range(8))
+def test_cuhk03_single_gallery_shot(seed):
+    dist, qp, gp, qc, gc, _, _ = random_case(400 + seed, num_q=12, num_g=40,
+                                             ties=seed % 2 == 0)
+    if not has_valid(dist, qp, gp, market_junk(qp, gp, qc, gc)):
+        return
+    res = rank(dist, qp, gp, qc, gc, protocol='cuhk03_sg', max_rank=15,
+               num_repeats=4, seed=seed)
+    cmc, ap = ref_cuhk03_sg(dist, qp, gp, qc, gc, 15, num_repeats=4, seed=seed)
+    np.testing.assert_allclose(res['cmc'], cmc, atol=1e-12)
+    assert res['mAP'] == pytest.approx(ap, abs=1e-12)
+
+
+def test_cuhk03_one_image_per_id_is_deterministic():
+    # with one gallery image per id sampling changes nothing: CMC = Market CMC
+    dist, qp, _, qc, _, _, _ = random_case(7, num_q=20, num_g=6)
+    gp = np.arange(6)
+    gc = np.full(6, 9)
+    a = rank(dist, qp, gp, qc, gc, protocol='cuhk03_sg', max_rank=6)
+    b = rank(dist, qp, gp, qc, gc, protocol='market', max_rank=6)
+    np.testing.assert_allclose(a['cmc'], b['cmc'])
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_vehicleid_repeats(seed):
+    rng = np.random.default_rng(seed)
+    n = 60
+    pids = rng.integers(0, 15, n)
+    feats = rng.random((n, 4))
+    dist = ((feats[:, None] - feats[None]) ** 2).sum(-1)
+    cams = np.zeros(n, int)
+    res = rank(dist, pids, pids, cams, cams, protocol='vehicleid',
+               num_repeats=3, seed=seed, max_rank=10)
+    # reference: same draws, then a plain loop per repeat
+    draw = np.random.default_rng(seed)
+    groups = {p: [i for i in range(n) if pids[i] == p] for p in sorted(set(pids))}
+    out = []
+    for _ in range(3):
+        u = draw.random(len(groups))
+        gal = sorted(m[int(np.floor(u[k] * len(m)))]
+                     for k, m in enumerate(groups.values()))
+        qry = [i for i in range(n) if i not in gal]
+        d = dist[np.ix_(qry, gal)]
+        out.append(ref_eval(d, pids[qry], pids[gal],
+                            lambda q: np.zeros(len(gal), bool), max_rank=10))
+    np.testing.assert_allclose(res['cmc'], np.mean([o[0] for o in out], 0))
+    assert res['mAP'] == pytest.approx(np.mean([o[1] for o in out]))
+    assert res['mINP'] == pytest.approx(np.mean([o[2] for o in out]))
+    with pytest.raises(ValueError, match='square'):
+        rank(dist[:5], pids[:5], pids, cams[:5], cams, protocol='vehicleid')
+
+
+def sysu_case(seed, num_q=30, num_ids=8):
+    rng = np.random.default_rng(seed)
+    g_pids = np.repeat(np.arange(num_ids), 12)
+    g_cams = np.tile(np.repeat([1, 2, 4, 5], 3), num_ids)
+    q_pids = rng.integers(0, num_ids + 1, num_q)  # id num_ids: not in gallery
+    q_cams = rng.choice([3, 6], num_q)
+    dist = rng.random((num_q, g_pids.size))
+    paths = [f'cam{c}/{p:04d}/{rng.integers(0, 10**6):07d}.jpg'
+             for p, c in zip(g_pids, g_cams)]
+    return dist, q_pids, g_pids, q_cams, g_cams, paths
+
+
+@pytest.mark.parametrize('protocol', ['sysu_all', 'sysu_indoor'])
+@pytest.mark.parametrize('seed', range(4))
+def test_sysu_matches_agw_loop(protocol, seed):
+    dist, qp, gp, qc, gc, paths = sysu_case(seed)
+    cams = (1, 2, 4, 5) if protocol == 'sysu_all' else (1, 2)
+    res = rank(dist, qp, gp, qc, gc, protocol=protocol, seeds=[0, 1, 2],
+               g_paths=paths, max_rank=20)
+    refs = []
+    for trial in range(3):
+        sel = ref_gallery_choice(gp, gc, cams, trial, paths)
+        assert sample_gallery(protocol, gp, gc, trial, paths).tolist() == sel
+        d, g_p, g_c = dist[:, sel], gp[sel], gc[sel]
+
+        def junk(q, g_c=g_c):
+            return (qc[q] == 3) & (g_c == 2)
+        refs.append(ref_eval(d, qp, g_p, junk, max_rank=20, dedup=True))
+    np.testing.assert_allclose(res['cmc'], np.mean([r[0] for r in refs], 0),
+                               atol=1e-12)
+    assert res['mAP'] == pytest.approx(np.mean([r[1] for r in refs]))
+    assert res['mINP'] == pytest.approx(np.mean([r[2] for r in refs]))
+    assert len(res['trials']) == 3
+
+
+def test_sysu_draws_match_python_random():
+    # the reference scripts call random.seed(trial) then random.choice per
+    # (sorted id, camera) over the sorted file list
+    import random
+    g_pids = np.array([5, 5, 5, 2, 2])
+    g_cams = np.array([1, 1, 1, 1, 4])
+    paths = ['c', 'a', 'b', 'x', 'y']
+    random.seed(3)
+    random.choice(['x'])          # pid 2, camera 1
+    random.choice(['y'])          # pid 2, camera 4
+    pick = random.choice(['a', 'b', 'c'])  # pid 5, camera 1, sorted paths
+    expected = sorted([3, 4, paths.index(pick)])
+    assert sample_gallery('sysu_all', g_pids, g_cams, 3, paths).tolist() == expected
+
+
+def test_hand_worked_sysu_dedup_cmc():
+    # ranked gallery ids: 4, 4, 9, 7(match) -> distinct list 4, 9, 7: rank 3
+    dist = np.array([[0.1, 0.2, 0.3, 0.4]])
+    res = rank(dist, [7], [4, 4, 9, 7], [6], [1, 1, 1, 1], protocol='sysu_all',
+               seeds=[0], max_rank=4)
+    # one image per (id, camera): ids 4 keep one of two; list 4, 9, 7 either way
+    np.testing.assert_allclose(res['cmc'], [0, 0, 1, 1])
+    # camera-3 query: camera-2 gallery images are dropped
+    res = rank(dist, [7], [4, 5, 9, 7], [3], [2, 2, 1, 1], protocol='sysu_all',
+               seeds=[0], max_rank=4)
+    np.testing.assert_allclose(res['cmc'], [0, 1, 1, 1])
+
+
+@pytest.mark.parametrize('protocol', ['llcm_v2i', 'llcm_i2v'])
+@pytest.mark.parametrize('seed', range(3))
+def test_llcm_matches_loop(protocol, seed):
+    rng = np.random.default_rng(seed)
+    g_pids = np.repeat(np.arange(6), 6)
+    g_cams = np.tile(np.repeat([1, 2, 3], 2), 6)
+    q_pids = rng.integers(0, 6, 25)
+    q_cams = rng.integers(1, 4, 25)
+    dist = rng.random((25, g_pids.size))
+    res = rank(dist, q_pids, g_pids, q_cams, g_cams, protocol=protocol,
+               seeds=[0, 1], max_rank=10, q_modalities=np.zeros(25),
+               g_modalities=np.ones(g_pids.size))
+    refs = []
+    for trial in range(2):
+        sel = ref_gallery_choice(g_pids, g_cams, None, trial)
+        d, gp, gc = dist[:, sel], g_pids[sel], g_cams[sel]
+        refs.append(ref_eval(d, q_pids, gp, market_junk(q_pids, gp, q_cams, gc),
+                             max_rank=10, dedup=True))
+    np.testing.assert_allclose(res['cmc'], np.mean([r[0] for r in refs], 0))
+    assert res['mAP'] == pytest.approx(np.mean([r[1] for r in refs]))
+    with pytest.raises(ValueError, match='cross-modal'):
+        rank(dist, q_pids, g_pids, q_cams, g_cams, protocol=protocol,
+             q_modalities=np.zeros(25), g_modalities=np.zeros(g_pids.size))
+
+
+def test_bad_inputs_name_the_problem():
+    d = np.zeros((2, 3))
+    with pytest.raises(ValueError, match='q_pids'):
+        rank(d, [1], [1, 2, 3], [0, 0], [0, 0, 0])
+    with pytest.raises(ValueError, match='distmat'):
+        rank(np.zeros(3), [1], [1, 2, 3], [0], [0, 0, 0])
+    with pytest.raises(ValueError, match='unknown protocol'):
+        rank(d, [1, 1], [1, 2, 3], [0, 0], [0, 0, 0], protocol='nope')
+    with pytest.raises(ValueError, match='NaN'):
+        rank(np.full((2, 3), np.nan), [1, 1], [1, 2, 3], [0, 0], [0, 1, 1])
+    with pytest.raises(ValueError, match='takes no mode'):
+        rank(d, [1, 1], [1, 2, 3], [0, 0], [1, 1, 1], mode='cc')
+
+
+def test_per_query_ap():
+    dist, qp, gp, qc, gc, _, _ = random_case(11, num_q=20, num_g=30)
+    ap = per_query_ap(dist, qp, gp, qc, gc)
+    res = rank(dist, qp, gp, qc, gc)
+    assert np.nanmean(ap) == pytest.approx(res['mAP'])
+    assert np.isnan(ap).sum() == 20 - res['num_valid']

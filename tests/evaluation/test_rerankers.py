@@ -1,0 +1,187 @@
+import numpy as np
+import pytest
+import torch
+
+from reidkit.evaluation import compute_distance
+from reidkit.evaluation.rerankers import (AverageQueryExpansion,
+                                          KReciprocalReranker, apply_rerankers,
+                                          parse_track_file)
+from reidkit.registry import RERANKERS
+
+
+def dense_k_reciprocal(qf, gf, k1, k2, lambda_value):
+    """Straight transcription of Zhong et al.'s re_ranking on squared
+    Euclidean distances (dense (Q+G)^2 arrays, loops over rows)."""
+    feats = np.concatenate([qf, gf]).astype(np.float64)
+    dist = ((feats[:, None] - feats[None]) ** 2).sum(-1).astype(np.float32)
+    num_q, num = len(qf), len(feats)
+    original = np.transpose(1. * dist / np.max(dist, axis=0))
+    V = np.zeros_like(original)
+    initial_rank = np.argsort(original, kind='stable').astype(np.int32)
+    for i in range(num):
+        forward = initial_rank[i, :k1 + 1]
+        backward = initial_rank[forward, :k1 + 1]
+        k_recip = forward[np.where(backward == i)[0]]
+        expansion = k_recip
+        for cand in k_recip:
+            half = int(np.around(k1 / 2.)) + 1
+            c_forward = initial_rank[cand, :half]
+            c_backward = initial_rank[c_forward, :half]
+            c_recip = c_forward[np.where(c_backward == cand)[0]]
+            if len(np.intersect1d(c_recip, k_recip)) > 2. / 3 * len(c_recip):
+                expansion = np.append(expansion, c_recip)
+        expansion = np.unique(expansion)
+        weight = np.exp(-original[i, expansion])
+        V[i, expansion] = 1. * weight / np.sum(weight)
+    sets = V != 0
+    original = original[:num_q]
+    if k2 != 1:
+        V_qe = np.zeros_like(V)
+        for i in range(num):
+            V_qe[i] = np.mean(V[initial_rank[i, :k2]], axis=0)
+        V = V_qe
+    jaccard = np.zeros((num_q, num), np.float32)
+    for i in range(num_q):
+        temp_min = np.zeros(num, np.float32)
+        for k in np.where(V[i] != 0)[0]:
+            rows = np.where(V[:, k] != 0)[0]
+            temp_min[rows] += np.minimum(V[i, k], V[rows, k])
+        jaccard[i] = 1 - temp_min / (2. - temp_min)
+    final = jaccard * (1 - lambda_value) + original * lambda_value
+    return final[:, num_q:], sets, V, initial_rank
+
+
+@pytest.mark.parametrize('q,g,d,k1,k2,lam,mem', [
+    (6, 30, 8, 5, 3, 0.3, 1024),
+    (20, 70, 16, 20, 6, 0.3, 0.05),   # tiny budget: many tiles and blocks
+    (15, 40, 4, 6, 1, 0.5, 0.02),     # no query expansion, odd k1/2 rounding
+    (10, 25, 3, 7, 4, 0.0, 1024),     # pure Jaccard
+])
+def test_k_reciprocal_equals_dense_original(q, g, d, k1, k2, lam, mem):
+    rng = np.random.default_rng(q * 100 + g)
+    qf = rng.standard_normal((q, d)).astype(np.float32)
+    gf = rng.standard_normal((g, d)).astype(np.float32)
+    ref, sets, V, initial_rank = dense_k_reciprocal(qf, gf, k1, k2, lam)
+    rr = KReciprocalReranker(k1=k1, k2=k2, lambda_value=lam, memory_mb=mem)
+    enc = rr.encode(qf, gf)
+    np.testing.assert_array_equal(enc['knn'][:, :k1 + 1], initial_rank[:, :k1 + 1])
+    np.testing.assert_array_equal(enc['sets'].toarray(), sets)  # neighbour sets
+    np.testing.assert_allclose(enc['V'].toarray(), V, atol=1e-6)
+    out = rr(torch.from_numpy(qf), torch.from_numpy(gf))
+    assert out.shape == (q, g) and out.dtype == np.float32
+    np.testing.assert_allclose(out, ref, atol=2e-6)
+
+
+def test_k_reciprocal_registry_and_errors():
+    rr = RERANKERS.build(dict(type='KReciprocalReranker', k1=4, k2=2,
+                              lambda_value=0.2))
+    assert isinstance(rr, KReciprocalReranker)
+    with pytest.raises(ValueError, match='at least'):
+        rr(np.zeros((1, 3), np.float32), np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match='lambda_value'):
+        KReciprocalReranker(lambda_value=2)
+    with pytest.raises(ValueError, match='dimensions'):
+        rr(np.zeros((4, 3), np.float32), np.zeros((4, 2), np.float32))
+
+
+def test_k_reciprocal_improves_clustered_retrieval():
+    from reidkit.evaluation import rank
+    rng = np.random.default_rng(0)
+    centers = rng.standard_normal((30, 32))
+    qp = rng.integers(0, 30, 60)
+    gp = rng.integers(0, 30, 300)
+    qf = (centers[qp] + 0.9 * rng.standard_normal((60, 32))).astype(np.float32)
+    gf = (centers[gp] + 0.9 * rng.standard_normal((300, 32))).astype(np.float32)
+    qc, gc = np.zeros(60), np.ones(300)
+    base = rank(compute_distance(qf, gf), qp, gp, qc, gc)['mAP']
+    rr = rank(KReciprocalReranker(k1=10, k2=4)(qf, gf), qp, gp, qc, gc)['mAP']
+    assert rr > base
+
+
+def test_average_query_expansion_by_hand():
+    qf = torch.tensor([[1.0, 0.0]])
+    gf = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    qe = AverageQueryExpansion(k=2, metric='cosine')
+    # neighbours of q: g0 (same) and g1 (orthogonal, tie with nothing)
+    out = qe(qf, gf)
+    expanded = torch.nn.functional.normalize(torch.tensor([[2.0, 1.0]]), dim=1)
+    expected = 1 - expanded @ gf.T
+    np.testing.assert_allclose(out, expected.numpy(), atol=1e-6)
+    # alpha-QE: orthogonal neighbour has weight 0 -> query unchanged
+    out_a = AverageQueryExpansion(k=2, alpha=3.0)(qf, gf)
+    np.testing.assert_allclose(out_a, (1 - qf @ gf.T).numpy(), atol=1e-6)
+    # neighbours taken from an incoming distance matrix
+    out_d = qe(qf, gf, dist=np.array([[0.0, 5.0, 1.0]]))
+    expanded = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0]]), dim=1)
+    np.testing.assert_allclose(out_d, (1 - expanded @ gf.T).numpy(), atol=1e-6)
+
+
+def test_fused_distance_eq7():
+    rng = np.random.default_rng(1)
+    qf, gf = rng.random((3, 4)), rng.random((5, 4))
+    qo, go = rng.random((3, 2)), rng.random((5, 2))
+    dc = rng.random((3, 5))
+    fuse = RERANKERS.build(dict(type='FusedDistanceReranker',
+                                weights=dict(orientation=0.2, camera=0.1)))
+    out = fuse(qf, gf, extra_feats=dict(orientation=(qo, go)),
+               extra_dists=dict(camera=dc))
+    expected = (compute_distance(qf, gf) - 0.2 * compute_distance(qo, go)
+                - 0.1 * dc)
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    with pytest.raises(KeyError, match='camera'):
+        fuse(qf, gf, extra_feats=dict(orientation=(qo, go)))
+    with pytest.raises(ValueError, match='shape'):
+        fuse(qf, gf, extra_feats=dict(orientation=(qo, go)),
+             extra_dists=dict(camera=dc[:2]))
+
+
+def test_tracklet_averaging(tmp_path):
+    qf = np.array([[0.0, 0.0]], np.float32)
+    gf = np.array([[1, 0], [3, 0], [0, 2], [0, 4]], np.float32)
+    names = [f'/data/image_test/{n}.jpg' for n in ('a', 'b', 'c', 'd')]
+    track = tmp_path / 'test_track.txt'
+    track.write_text('a.jpg a.jpg b.jpg\nzz.jpg\nc.jpg d.jpg\n')
+    assert parse_track_file(str(track), names) == [[0, 1], [2, 3]]
+    ta = RERANKERS.build(dict(type='TrackletAveraging'))
+    out = ta(qf, gf, track_file=str(track), g_names=names)
+    np.testing.assert_allclose(out, [[2, 2, 3, 3]], atol=1e-6)
+    out = ta(qf, gf, tracks=[[0, 1]])  # 2 and 3 stay alone
+    np.testing.assert_allclose(out, [[2, 2, 2, 4]], atol=1e-6)
+    by_dist = RERANKERS.build(dict(type='TrackletAveraging', on='distance'))
+    out = by_dist(qf, gf, dist=np.array([[1.0, 3.0, 2.0, 4.0]]), tracks=[[0, 1]])
+    np.testing.assert_allclose(out, [[2, 2, 2, 4]])
+    win = RERANKERS.build(dict(type='TrackletAveraging', window=2))
+    out = win(qf, np.array([[1, 0], [3, 0], [5, 0]], np.float32),
+              tracks=[[0, 1, 2]])
+    np.testing.assert_allclose(out, [[2, 2, 4]], atol=1e-6)  # windows 01, 01, 12
+    with pytest.raises(KeyError, match='tracks'):
+        ta(qf, gf)
+    with pytest.raises(ValueError, match='outside'):
+        ta(qf, gf, tracks=[[0, 9]])
+    with pytest.raises(FileNotFoundError, match='missing.txt'):
+        ta(qf, gf, track_file=str(tmp_path / 'missing.txt'), g_names=names)
+
+
+def test_distance_ensemble_and_chain():
+    rng = np.random.default_rng(2)
+    qf, gf = rng.random((3, 4)), rng.random((6, 4))
+    a, b = rng.random((3, 6)), rng.random((3, 6))
+    ens = RERANKERS.build(dict(type='DistanceEnsemble'))
+    np.testing.assert_allclose(ens(qf, gf, dist=a, dists=[b]), (a + b) / 2,
+                               atol=1e-6)
+    ens = RERANKERS.build(dict(type='DistanceEnsemble', weights=[1, 2],
+                               normalize=True))
+    np.testing.assert_allclose(ens(qf, gf, dist=a, dists=[b]),
+                               a / a.max() + 2 * b / b.max(), atol=1e-6)
+    with pytest.raises(ValueError, match='weights'):
+        RERANKERS.build(dict(type='DistanceEnsemble', weights=[1]))(
+            qf, gf, dist=a, dists=[b])
+    with pytest.raises(KeyError, match='dists'):
+        ens(qf, gf, dist=a)
+    chained = apply_rerankers(
+        [dict(type='DistanceEnsemble'),
+         dict(type='FusedDistanceReranker', weights=dict(camera=1.0))],
+        qf, gf, dist=a, dists=[b], extra_dists=dict(camera=a))
+    np.testing.assert_allclose(chained, (a + b) / 2 - a, atol=1e-6)
+    with pytest.raises(ValueError, match='type'):
+        apply_rerankers([dict(k=1)], qf, gf)
