@@ -1,0 +1,49 @@
+# CAL baseline on the toy PRCC (ResNet-18 from random weights, 64x32 images),
+# sized for a 2-core CPU (about a minute). The DLCR toy configs inherit it.
+#   python tools/make_toy_data.py prcc data/toy/prcc --ids 40 --size 64x32
+#   python tools/train.py configs/cal/toy_prcc_cal.py
+_base_ = ['./prcc_cal.py']
+data_root = 'data/toy/prcc'
+img_size = (64, 32)
+
+model = dict(
+    backbone=dict(model_name='resnet18', pretrained=None),
+    neck=dict(in_channels=512),
+    head=dict(in_channels=1024),
+    clothes_classifier=dict(in_channels=1024, start_epoch=5,
+                            adv_loss=dict(start_epoch=5)))
+optim_wrapper = dict(model=dict(optimizer=dict(lr=1e-3)))
+
+train_pipeline = [
+    dict(type='LoadReIDImage'),
+    dict(type='ReIDResize', size=img_size),
+    dict(type='ReIDRandomFlip', prob=0.5),
+    dict(type='ReIDPad', padding=4),
+    dict(type='ReIDRandomCrop', size=img_size),
+    dict(type='ReIDRandomErasing', prob=0.5, fill='mean'),
+    dict(type='PackReIDInputs'),
+]
+test_pipeline = [
+    dict(type='LoadReIDImage'),
+    dict(type='ReIDResize', size=img_size),
+    dict(type='PackReIDInputs'),
+]
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='IdentitySampler', batch_size=32, num_instances=4),
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=128,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+param_scheduler = [
+    dict(type='MultiStepLR', by_epoch=True, milestones=[8], gamma=0.1),
+]
+train_cfg = dict(max_epochs=10, val_interval=100)
+default_hooks = dict(logger=dict(interval=10),
+                     checkpoint=dict(interval=100, save_last=True))
