@@ -88,4 +88,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from reidkit.utils.cli import run_cli
+    sys.exit(run_cli(main))

@@ -60,4 +60,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from reidkit.utils.cli import run_cli
+    run_cli(main)

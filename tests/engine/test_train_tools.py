@@ -126,3 +126,14 @@ def test_unknown_type_in_config_names_registry(tmp_path, toy_market):
     assert out.returncode != 0
     assert 'TripletLos' in out.stderr and 'TripletLoss' in out.stderr
     assert 'registry' in out.stderr
+
+
+def test_missing_dataset_stops_with_one_message(tmp_path):
+    out = run_tool(['tools/train.py', 'configs/dlcr/prcc_cal.py', '--work-dir',
+                    str(tmp_path / 'w'), '--cfg-options',
+                    f'data_root={tmp_path}/nowhere/prcc'])
+    assert out.returncode == 2
+    err = out.stderr.strip().splitlines()
+    assert err[0].startswith('error: PRCC:') and 'nowhere/prcc' in err[0]
+    assert 'rgb/test/A' in out.stderr          # shows the expected layout
+    assert 'Traceback' not in out.stderr
