@@ -138,10 +138,14 @@ class ReIDDataPreprocessor(ImgDataPreprocessor):
         n = len(inputs) if isinstance(inputs, (list, tuple)) \
             else inputs.shape[0]
         samples = uncollate(data.get('data_samples'), n)
-        out = super().forward(dict(inputs=inputs, data_samples=None),
-                              training)
-        x = out['inputs']
+        # One stack and one copy of the uint8 batch, then an in-place
+        # normalise: mmengine's per-image path costs 64 copies and ~320
+        # small kernels per batch of 64 (and pads, which we never need).
+        x = torch.stack(list(inputs)) if isinstance(inputs, (list, tuple)) \
+            else inputs
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        x = x.to(self.device, non_blocking=self._non_blocking).float()
+        x = x.sub_(self.mean).div_(self.std)
         return dict(inputs=x, data_samples=samples,
                     labels=collate_labels(samples, x.device))
