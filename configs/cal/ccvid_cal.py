@@ -1,12 +1,7 @@
 # CAL (Gu et al., CVPR 2022) on CCVID: the baseline of DLCR.
-# Authors' settings: ResNet-50 (last stride 1), max+avg pooling, 384x192,
-# 32 images per batch (4 identities x 8), Adam 3.5e-4, steps at 20/40,
-# 60 epochs, CAL loss from epoch 25; cosine retrieval.
+# Shared settings (model, schedule, optimisers): ./_base_/cal.py.
 #   python tools/train.py configs/cal/ccvid_cal.py
-_base_ = [
-    '../_base_/datasets/ccvid.py', '../_base_/models/cal_r50.py',
-    '../_base_/schedules/cal_60e.py', '../_base_/default_runtime.py'
-]
+_base_ = ['../_base_/datasets/ccvid.py', './_base_/cal.py']
 data_root = 'data/ccvid'
 
 train_dataloader = dict(
@@ -19,6 +14,3 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='ReIDMetric', protocol='ccvid',
                      dist_metric='cosine')
 test_evaluator = val_evaluator
-
-# CAL's two optimisers (identity model; clothes classifier), see the model base
-optim_wrapper = {{_base_.cal_optim_wrapper}}

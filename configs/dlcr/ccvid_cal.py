@@ -1,21 +1,9 @@
-# DLCR (Siddiqui et al.) with CAL on CCVID: all of the paper's pipeline.
+# DLCR (Siddiqui et al.) with CAL on CCVID: all of the paper's pipeline
+# (generation, progressive pairing, refinement: see ./_base_/dlcr_cal.py).
 #   python tools/train.py configs/dlcr/ccvid_cal.py
-# 1. generation (resumable; skipped when complete): human-parsing clothes
-#    masks, LLaVA captions -> LLaMA summaries per clothes id, and K=10 SD
-#    inpaintings per training image (768x256, 50 steps, guidance 7.5) into
-#    work_dirs/dlcr_data/ccvid/train_k10 (shared by every run on CCVID);
-# 2. CAL training on 32 real images + 32 paired variants per batch with the
-#    progressive pool (N=5 epochs, 4 partitions);
-# 3. test: l=6 query variants (10 steps, 384x128, cached in .../query_l6) and
-#    Algorithm 1 with m=5 (DLCRMetric also prints the un-refined plain/*
-#    scores).
 # CCVID (video frames): the paper reports the clothes-changing setting
 # (Table 2: CAL 81.7 / DLCR 88.0 top-1).
-# Weights are read from the hub cache / local folders (local_files_only):
-# download the human parser, LLaVA, LLaMA and SD-inpainting checkpoints first
-# or point the model fields below at local folders.
-_base_ = ['../cal/ccvid_cal.py']
-custom_imports = dict(imports=['plugins.dlcr'], allow_failed_imports=False)
+_base_ = ['../cal/ccvid_cal.py', './_base_/dlcr_cal.py']
 
 dataset_type = 'CCVID'
 data_root = 'data/ccvid'
@@ -24,36 +12,18 @@ dlcr_root = 'work_dirs/dlcr_data/ccvid'
 train_pipeline = {{_base_.train_pipeline}}
 img_size = (256, 128)  # (height, width), as the CAL base
 
-# ------------------------------------------------------- stage 1: generation
+# human parser (the base's choice) with this dataset's label-map cache
 mask_provider = dict(
     type='HumanParsingMaskProvider',
     model='mattmdjaga/segformer_b2_clothes', label_map='atr',
     cache_dir=dlcr_root + '/masks', batch_size=32)
-describer = dict(
-    type='vlm_llm',
-    vlm=dict(model='llava-hf/llava-1.5-7b-hf', dtype='fp16', batch_size=16,
-             max_new_tokens=96),
-    llm=dict(model='meta-llama/Llama-2-7b-chat-hf', dtype='fp16',
-             batch_size=8, max_new_tokens=96))
-inpainter = dict(
-    type='DiffusersInpainter',
-    pretrained_model_name_or_path='runwayml/stable-diffusion-inpainting',
-    height=768, width=256, num_inference_steps=50, guidance_scale=7.5,
-    batch_size=10, dtype='fp16')
 generation = dict(pipeline=dict(
-    source=dict(type='DLCRSource', data_root=data_root,
+    source=dict(data_root=data_root, mask_provider=mask_provider,
                 dataset=dict(type=dataset_type, split='train',
-                             frame_step=frame_step),
-                mask_provider=mask_provider),
-    prompt_builder=dict(type='DLCRPromptBuilder',
-                        descriptions=dlcr_root + '/descriptions.json',
-                        describer=describer, seed=0),
-    generator=inpainter,
-    writer=dict(out_dir=dlcr_root + '/train_k10', img_format='jpg',
-                quality=95),
-    num_variants=10, seed=0, batch_size=10))
+                             frame_step=frame_step)),
+    prompt_builder=dict(descriptions=dlcr_root + '/descriptions.json'),
+    writer=dict(out_dir=dlcr_root + '/train_k10')))
 
-# ------------------------------------------------------- stage 2: training
 train_dataloader = dict(
     batch_size=64,  # 32 real + their 32 paired variants
     sampler=dict(_delete_=True, type='ProgressivePairingSampler',
@@ -70,16 +40,14 @@ train_dataloader = dict(
 # identity losses on all 64 images; clothes classifier + CAL on the real 32
 model = dict(clothes_classifier=dict(type='DLCRClothesClassifierHead'))
 
-# ------------------------------------------- test-time prediction refinement
 query_generation = dict(
     source=dict(type='DLCRSource', data_root=data_root,
+                mask_provider=mask_provider,
                 dataset=dict(type=dataset_type, split='query',
-                             frame_step=frame_step),
-                mask_provider=mask_provider),
-    prompt_builder=dict(type='DLCRPromptBuilder',
-                        descriptions=dlcr_root + '/descriptions.json',
-                        targets='bank', seed=1),
-    generator=dict(inpainter, height=384, width=128, num_inference_steps=10),
+                             frame_step=frame_step)),
+    prompt_builder=dict(type='DLCRPromptBuilder', targets='bank', seed=1,
+                        descriptions=dlcr_root + '/descriptions.json'),
+    generator={{_base_.query_generation.generator}},
     writer=dict(out_dir=dlcr_root + '/query_l6', img_format='jpg',
                 quality=95),
     num_variants=6, seed=1, batch_size=12)

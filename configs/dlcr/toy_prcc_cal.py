@@ -1,10 +1,11 @@
 # DLCR with CAL on the toy PRCC, end to end on a 2-core CPU:
 # generation (toy part masks, descriptions from the rendered attributes,
 # K=10 recolour inpaintings per training image), CAL with progressive pairing
-# (32 real + 32 variants per batch; pool widened every N=2 epochs, the toy
-# schedule being 10 epochs), and test-time refinement (l=6 recoloured query
-# variants, m=5). DLCRMetric prints refined scores and the plain/* ones.
-#   python tools/make_toy_data.py prcc data/toy/prcc --ids 40 --size 64x32
+# (32 real + 32 variants per batch; pool widened every N=1 epoch, the toy
+# schedule being 7 epochs: all variants from epoch 3), and test-time
+# refinement (l=6 recoloured query variants, m=5). DLCRMetric prints refined
+# scores and the plain/* ones.
+#   python tools/make_toy_data.py prcc data/toy/prcc --ids 100 --size 64x32
 #   python tools/train.py configs/dlcr/toy_prcc_cal.py
 # The three-seed ablation table: python -m plugins.dlcr.toy_ablation
 _base_ = ['../cal/toy_prcc_cal.py']
@@ -32,7 +33,7 @@ generation = dict(pipeline=dict(
 train_dataloader = dict(
     batch_size=64,
     sampler=dict(_delete_=True, type='ProgressivePairingSampler',
-                 batch_size=64, num_instances=4, interval=2,
+                 batch_size=64, num_instances=4, interval=1,
                  num_partitions=4),
     dataset=dict(
         _delete_=True, type='ReIDConcatDataset', pipeline=train_pipeline,

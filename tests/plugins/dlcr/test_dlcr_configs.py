@@ -36,6 +36,15 @@ def test_paper_configs(name):
     rr = cfg.test_evaluator.rerankers[0]
     assert rr.type == 'DLCRRefinementReranker' and rr.m == 5
     assert cfg.train_cfg.max_epochs == 60
+    # the shared base and the dataset's fields compose into one whole:
+    # the nested copies equal the top-level pieces
+    assert test.generation == cfg.query_generation
+    assert pipe.source.mask_provider == cfg.mask_provider == \
+        test.generation.source.mask_provider
+    assert cfg.mask_provider.cache_dir == f'work_dirs/dlcr_data/{name}/masks'
+    assert pipe.writer.out_dir == f'work_dirs/dlcr_data/{name}/train_k10'
+    assert test.generation.writer.out_dir == \
+        f'work_dirs/dlcr_data/{name}/query_l6'
     base = Config.fromfile(os.path.join(ROOT, 'configs', 'cal',
                                         f'{name}_cal.py'))
     assert 'generation' not in base
@@ -64,6 +73,7 @@ def test_toy_ablation_helpers():
     assert out == dict(a='/w/d/train_k10', b=[dict(data_root='/t/prcc')],
                        c=('x', 3))
     table = format_table({'CAL baseline': [(10.0, 20.0), (12.0, 22.0)],
-                          '+ refinement': []}, [0, 1])
-    assert 'CAL baseline' in table and '11.0 +-  1.0' in table
+                          '+ refinement': []}, [0, 1], [50.0, 60.0])
+    assert '| CAL baseline | 11.0 +- 1.0 | 21.0 +- 1.0 |' in table
     assert '+ refinement' not in table
+    assert 'mAP 55.0 +- 5.0' in table
