@@ -101,9 +101,10 @@ def test_custom_imports_plugin_loss_and_sampler(tmp_path, toy_market,
             dict(type='CrossEntropyLoss', label_smoothing=0.1),
             dict(type='PluginCenterLoss', num_classes=None, feat_dim=512,
                  loss_weight=0.01)]))
-        train_dataloader = dict(sampler=dict(
+        # update, not re-assign: re-assigning would drop the data_root above
+        train_dataloader['sampler'] = dict(
             _delete_=True, type='PluginReversedIdentitySampler',
-            batch_size=8, num_instances=4))
+            batch_size=8, num_instances=4)
     '''
     cfg = write_config(tmp_path / 'cfg.py', toy_market, extra)
     monkeypatch.syspath_prepend(PLUGIN_DIR)
