@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from reidkit.evaluation.distance import fast_matmul
 from reidkit.registry import RERANKERS
 
 __all__ = ['DLCRRefinementReranker', 'refine_scores']
@@ -80,7 +81,10 @@ def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
             floats).
         g_valid: optional ``(Q, G)`` bool mask of gallery items a
             query may retrieve (e.g. not from its own camera); ``None``: all.
-        precision (str): ``'fp32'`` (exact) or ``'bf16'``: similarities from
+        precision (str): ``'fp32'`` (float32 accuracy; on CPUs where
+            :func:`reidkit.evaluation.distance.fast_matmul`'s check passes
+            the products use oneDNN's faster float32-accurate mode) or
+            ``'bf16'``: similarities from
             bfloat16 products (several times faster on CPUs with AVX512-BF16
             or AMX; cosines off by up to ~1e-2, so near-ties may swap).
 
@@ -137,48 +141,51 @@ def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
     scores = torch.zeros(num_q, num_p)
     in_s = torch.zeros(num_q, num_p, dtype=torch.bool)
     cos = torch.empty(num_q, num_g)
-    for start in range(0, num_q, block_size):
-        stop = min(start + block_size, num_q)
-        b = stop - start
-        # the original queries straight into ``cos``; all their variants
-        # in one product
-        q_sim = cos[start:stop]
-        if mm_dtype == torch.float32:
-            torch.mm(qf[start:stop], gf_mm, out=q_sim)
-        else:
-            q_sim.copy_(qf[start:stop].to(mm_dtype) @ gf_mm)
-        if valid is not None:
-            q_sim = q_sim.masked_fill(~valid[start:stop], float('-inf'))
-        q_norm, q_idx, q_hit = _topm_scores(q_sim, m)          # (b, m)
-        if num_l:
-            v_sim = (vf[start:stop].reshape(-1, vf.shape[-1]).to(mm_dtype)
-                     @ gf_mm).float().view(b, num_l, num_g)
+    # float32 products run in the faster float32-accurate CPU mode when the
+    # check in fast_matmul passes (bf16 is a separate, less exact choice)
+    with fast_matmul(gf, enabled=mm_dtype == torch.float32):
+        for start in range(0, num_q, block_size):
+            stop = min(start + block_size, num_q)
+            b = stop - start
+            # the original queries straight into ``cos``; all their variants
+            # in one product
+            q_sim = cos[start:stop]
+            if mm_dtype == torch.float32:
+                torch.mm(qf[start:stop], gf_mm, out=q_sim)
+            else:
+                q_sim.copy_(qf[start:stop].to(mm_dtype) @ gf_mm)
             if valid is not None:
-                v_sim.masked_fill_(~valid[start:stop, None], float('-inf'))
-            v_norm, v_idx, v_hit = _topm_scores(v_sim, m)      # (b, l, m)
-            norm = torch.cat([q_norm[:, None], v_norm], 1)
-            idx = torch.cat([q_idx[:, None], v_idx], 1)
-            hit = torch.cat([q_hit[:, None], v_hit], 1)
-        else:
-            norm, idx, hit = q_norm[:, None], q_idx[:, None], q_hit[:, None]
-        codes = g_code_t[idx]                       # identity of each hit
-        rows = torch.arange(b)[:, None, None].expand_as(codes)
-        flat = (rows * num_p + codes).reshape(b, -1)
-        block_in_s = torch.zeros(b * num_p, dtype=torch.bool)
-        # S: the identities of the query's own top-m
-        block_in_s[flat[:, :m][hit[:, 0]]] = True
-        contrib = norm
-        if num_l:
-            # variants only update identities already in S (Algorithm 1, l.6)
-            keep = block_in_s[flat[:, m:].reshape(-1)].reshape(b, num_l, m)
-            if vmask is not None:
-                keep &= vmask[start:stop, :, None]
-            contrib[:, 1:] = torch.where(keep, contrib[:, 1:],
-                                         torch.zeros(()))
-        block_scores = torch.zeros(b * num_p)
-        block_scores.index_add_(0, flat.reshape(-1), contrib.reshape(-1))
-        scores[start:stop] = block_scores.view(b, num_p)
-        in_s[start:stop] = block_in_s.view(b, num_p)
+                q_sim = q_sim.masked_fill(~valid[start:stop], float('-inf'))
+            q_norm, q_idx, q_hit = _topm_scores(q_sim, m)          # (b, m)
+            if num_l:
+                v_sim = (vf[start:stop].reshape(-1, vf.shape[-1]).to(mm_dtype)
+                         @ gf_mm).float().view(b, num_l, num_g)
+                if valid is not None:
+                    v_sim.masked_fill_(~valid[start:stop, None], float('-inf'))
+                v_norm, v_idx, v_hit = _topm_scores(v_sim, m)      # (b, l, m)
+                norm = torch.cat([q_norm[:, None], v_norm], 1)
+                idx = torch.cat([q_idx[:, None], v_idx], 1)
+                hit = torch.cat([q_hit[:, None], v_hit], 1)
+            else:
+                norm, idx, hit = q_norm[:, None], q_idx[:, None], q_hit[:, None]
+            codes = g_code_t[idx]                       # identity of each hit
+            rows = torch.arange(b)[:, None, None].expand_as(codes)
+            flat = (rows * num_p + codes).reshape(b, -1)
+            block_in_s = torch.zeros(b * num_p, dtype=torch.bool)
+            # S: the identities of the query's own top-m
+            block_in_s[flat[:, :m][hit[:, 0]]] = True
+            contrib = norm
+            if num_l:
+                # variants only update identities already in S (Algorithm 1, l.6)
+                keep = block_in_s[flat[:, m:].reshape(-1)].reshape(b, num_l, m)
+                if vmask is not None:
+                    keep &= vmask[start:stop, :, None]
+                contrib[:, 1:] = torch.where(keep, contrib[:, 1:],
+                                             torch.zeros(()))
+            block_scores = torch.zeros(b * num_p)
+            block_scores.index_add_(0, flat.reshape(-1), contrib.reshape(-1))
+            scores[start:stop] = block_scores.view(b, num_p)
+            in_s[start:stop] = block_in_s.view(b, num_p)
     return scores, in_s, cos, uniq, g_code
 
 

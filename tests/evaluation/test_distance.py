@@ -72,3 +72,29 @@ def test_topk_row_max():
     _, _, row_max = topk(qf, gf, 2, 'sqeuclidean', return_max=True)
     np.testing.assert_allclose(row_max, naive(qf, gf, 'sqeuclidean').max(1),
                                rtol=1e-5)
+
+
+def test_fast_matmul_is_float32_accurate_and_restores_the_setting():
+    from reidkit.evaluation.distance import fast_matmul
+    setting = getattr(torch.backends.mkldnn.matmul, 'fp32_precision', None)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(600, 512, generator=gen) + 0.5
+    other = torch.randn(400, 512, generator=gen)  # not the checked sample
+    strict = (other.double() @ x.double().T)
+    with fast_matmul(x) as on:
+        fast = other @ x.T
+    err = float((fast.double() - strict).abs().max() / strict.abs().max())
+    # whether or not the fast mode was taken, float32 accuracy holds
+    assert err < 2e-5, (on, err)
+    assert getattr(torch.backends.mkldnn.matmul, 'fp32_precision', None) == setting
+    # disabled, tiny or non-float32 inputs never switch the mode
+    for args in ((x, False), (x[:, :8], True), (x.double(), True)):
+        with fast_matmul(args[0], enabled=args[1]) as on:
+            assert on is False
+
+
+def test_fast_matmul_refused_when_the_check_fails(monkeypatch):
+    from reidkit.evaluation import distance
+    monkeypatch.setattr(distance, 'FAST_MATMUL_TOLERANCE', -1.0)
+    with distance.fast_matmul(torch.randn(300, 128)) as on:
+        assert on is False

@@ -56,6 +56,7 @@ def dense_k_reciprocal(qf, gf, k1, k2, lambda_value):
     (20, 70, 16, 20, 6, 0.3, 0.05),   # tiny budget: many tiles and blocks
     (15, 40, 4, 6, 1, 0.5, 0.02),     # no query expansion, odd k1/2 rounding
     (10, 25, 3, 7, 4, 0.0, 1024),     # pure Jaccard
+    (30, 150, 256, 20, 6, 0.3, 1024),  # wide enough for the fast CPU product
 ])
 def test_k_reciprocal_equals_dense_original(q, g, d, k1, k2, lam, mem):
     rng = np.random.default_rng(q * 100 + g)
