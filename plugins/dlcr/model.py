@@ -56,21 +56,19 @@ class DLCRClothesClassifierHead(ClothesClassifierHead):
         super().__init__(*args, **kwargs)
         self.domains = tuple(int(d) for d in domains)
 
-    def _empty(self, feats: torch.Tensor, name: str) -> Dict[str, torch.Tensor]:
-        zero = feats.sum() * 0.0  # keeps the graph (DDP) with no real image
-        return {name: zero, 'acc_clothes': zero.detach()} \
-            if name == 'loss_clothes' else {name: zero}
-
     def loss_clothes(self, feats: torch.Tensor, labels
                      ) -> Dict[str, torch.Tensor]:
         f, sub = real_subset(feats, labels, self.domains)
-        if f.shape[0] == 0:
-            return self._empty(feats, 'loss_clothes')
+        if f.shape[0] == 0:  # no real image: a zero loss on the classifier
+            if self.training:  # every rank joins the table's all-reduce
+                self.update_pid2clothes(sub['pid'], sub['clothes_id'])
+            zero = self.classifier(feats.detach()).sum() * 0.0
+            return {'loss_clothes': zero, 'acc_clothes': zero.detach()}
         return super().loss_clothes(f, sub)
 
     def loss_adversarial(self, feats: torch.Tensor, labels
                          ) -> Dict[str, torch.Tensor]:
         f, sub = real_subset(feats, labels, self.domains)
-        if f.shape[0] == 0:
-            return self._empty(feats, self.adv_loss.loss_name)
+        if f.shape[0] == 0:  # keeps the graph (DDP) with no real image
+            return {self.adv_loss.loss_name: feats.sum() * 0.0}
         return super().loss_adversarial(f, sub)

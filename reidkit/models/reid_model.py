@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import torch
 from mmengine.logging import MessageHub
@@ -10,6 +10,7 @@ from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from torch import nn
 
+from reidkit.engine.ddp import update_params
 from reidkit.registry import HEADS, MODELS
 from .data_preprocessor import collate_labels, uncollate
 
@@ -23,7 +24,9 @@ class ReIDModel(BaseModel):
     - ``'loss'``: dict of scalar ``loss_*`` (weights applied) and ``acc_*``;
     - ``'predict'``: list of dicts, each input data sample plus ``feat``
       (1-D float tensor on CPU, the head's test feature);
-    - ``'tensor'``: (B, D) test features.
+    - ``'tensor'``: (B, D) test features;
+    - ``'cal'`` (used by :meth:`cal_train_step`): the head losses (no
+      clothes losses) and the clothes classifier's input feature.
 
     ``labels`` is the batched label dict of :class:`ReIDDataPreprocessor`;
     it is rebuilt from ``data_samples`` when not given. Backbones that
@@ -49,11 +52,17 @@ class ReIDModel(BaseModel):
     ``epoch >= start_epoch``. The epoch is :attr:`current_epoch`: set by
     ``EpochToModelHook`` (default runtime) or :meth:`set_epoch`, else read
     from mmengine's message hub (``RuntimeInfoHook`` stores it each epoch).
-    Distributed CAL: mmengine's DDP wrapper steps one optimiser, so use a
-    single ``OptimWrapper`` there (``loss`` mode then returns the identity,
-    clothes and adversarial losses together, with disjoint gradients).
-    With a single optimiser the same losses are summed in one step (the
-    classifier then sees its pre-update weights in the adversarial loss).
+    With a single ``OptimWrapper`` the same losses are summed in one step
+    (``loss`` mode returns the identity, clothes and adversarial losses
+    together, with disjoint gradients; the classifier then sees its
+    pre-update weights in the adversarial loss).
+
+    Distributed CAL: ``ReIDDistributedDataParallel`` keeps the clothes
+    classifier's parameters (:meth:`ddp_ignored_parameters`) out of DDP's
+    reducer and calls :meth:`cal_train_step` with itself as the forward and
+    a function that averages the clothes classifier's gradients over ranks,
+    so both optimisers step as in one process, on gradients averaged over
+    ranks.
 
     Args:
         backbone (dict): backbone config.
@@ -195,8 +204,10 @@ class ReIDModel(BaseModel):
         if mode == 'tensor':
             _, pooled = self.extract_feat(inputs, labels)
             return self.head.predict(pooled)
-        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got "
-                         f'{mode!r}')
+        if mode == 'cal':
+            return self._cal_forward(inputs, labels)
+        raise ValueError(f"mode must be 'loss', 'predict', 'tensor' or "
+                         f"'cal', got {mode!r}")
 
     def _head_losses(self, feats, pooled, labels):
         """Losses of the main and auxiliary heads, and the main head's
@@ -235,11 +246,76 @@ class ReIDModel(BaseModel):
                              'images')
         return [dict(s, feat=f) for s, f in zip(samples, feats)]
 
+    def _cal_forward(self, inputs, labels):
+        """The part of CAL's step that trains the main model's parameters:
+        head losses and the clothes classifier's input feature."""
+        if self.clothes_classifier is None:
+            raise TypeError("mode='cal' needs a clothes_classifier")
+        feats, pooled = self.extract_feat(inputs, labels)
+        losses, outs = self._head_losses(feats, pooled, labels)
+        return losses, outs[self.clothes_classifier.in_feat]
+
     # ------------------------------------------------------------ train step
+    def ddp_ignored_parameters(self) -> List[str]:
+        """Names of the parameters DDP's reducer must leave alone.
+
+        The clothes classifier's: CAL trains them by a separate backward
+        pass on detached features, and DDP's reducer allows one backward
+        per forward. ``ReIDDistributedDataParallel`` averages their
+        gradients over ranks itself.
+
+        Returns:
+            list[str]: full parameter names (empty without CAL).
+
+        Example:
+            >>> cal_model.ddp_ignored_parameters()
+            ['clothes_classifier.classifier.weight']
+        """
+        if self.clothes_classifier is None:
+            return []
+        return [f'clothes_classifier.{n}'
+                for n, _ in self.clothes_classifier.named_parameters()]
+
     def train_step(self, data, optim_wrapper: Union[OptimWrapper,
                                                     OptimWrapperDict]):
         if not isinstance(optim_wrapper, OptimWrapperDict):
             return super().train_step(data, optim_wrapper)
+        return self.cal_train_step(data, optim_wrapper)
+
+    def cal_train_step(self, data, optim_wrapper: OptimWrapperDict,
+                       model_wrapper: Optional[nn.Module] = None,
+                       sync_grads: Optional[Callable[[], None]] = None
+                       ) -> Dict[str, torch.Tensor]:
+        """CAL's iteration with two optimisers (the authors' order).
+
+        1. Forward (through ``model_wrapper``): head losses and features.
+        2. Clothes classifier: its loss on detached features, backward,
+           ``sync_grads()``, step of ``optim_wrapper['clothes_classifier']``
+           (from ``clothes_classifier.start_epoch``).
+        3. Main model: head losses plus the adversarial loss with the
+           *updated* classifier (from ``adv_loss.start_epoch``), one
+           backward, step of ``optim_wrapper['model']``.
+
+        Args:
+            data (dict): a batch from the dataloader.
+            optim_wrapper (OptimWrapperDict): keys ``'model'`` and
+                ``'clothes_classifier'``.
+            model_wrapper (nn.Module, optional): a DDP wrapper of this model;
+                the forward runs through it (so DDP averages the main
+                gradients) and its ``no_sync`` serves gradient
+                accumulation. None: this model.
+            sync_grads (callable, optional): averages the clothes
+                classifier's gradients over ranks (called before its step).
+                None: single process.
+
+        Returns:
+            dict[str, torch.Tensor]: logged losses, ``loss_clothes`` and
+            ``acc_clothes`` included.
+
+        Example:
+            >>> logs = model.cal_train_step(batch, OptimWrapperDict(
+            ...     model=main_wrapper, clothes_classifier=clothes_wrapper))
+        """
         if self.clothes_classifier is None:
             raise TypeError('ReIDModel got an OptimWrapperDict but has no '
                             'clothes_classifier; use a single optim_wrapper')
@@ -248,23 +324,22 @@ class ReIDModel(BaseModel):
                 raise KeyError(f'CAL training needs optim_wrapper keys '
                                f"'model' and 'clothes_classifier', got "
                                f'{list(optim_wrapper.keys())}')
+        wrapped = self if model_wrapper is None else model_wrapper
         main = optim_wrapper['model']
         clothes = optim_wrapper['clothes_classifier']
         epoch = self.current_epoch
-        with main.optim_context(self):
+        with main.optim_context(wrapped):
             data = self.data_preprocessor(data, True)
             labels = data['labels']
-            feats, pooled = self.extract_feat(data['inputs'], labels)
-            losses, outs = self._head_losses(feats, pooled, labels)
-            cfeat = outs[self.clothes_classifier.in_feat]
+            losses, cfeat = wrapped(**data, mode='cal')
         # 1) the clothes classifier, on detached features, its own optimiser
         with clothes.optim_context(self.clothes_classifier):
-            clo = self.clothes_classifier.loss_clothes(cfeat, labels)
+            clo = self.clothes_classifier.loss_clothes(cfeat.detach(), labels)
         if epoch >= self.clothes_classifier.start_epoch:
-            clothes.update_params(clo['loss_clothes'])
+            update_params(clothes, clo['loss_clothes'], before_step=sync_grads)
         # 2) the model: identity losses + CAL with the updated classifier
         if epoch >= self.clothes_classifier.adv_loss.start_epoch:
-            with main.optim_context(self):
+            with main.optim_context(wrapped):
                 losses.update(
                     self.clothes_classifier.loss_adversarial(cfeat, labels))
         parsed, log_vars = self.parse_losses(losses)
