@@ -1,5 +1,5 @@
-# DLCR (Siddiqui et al.) with CAL on VC-Clothes: all of the paper's pipeline
-# (generation, progressive pairing, refinement: see ./_base_/dlcr_cal.py).
+# DLCR (Siddiqui et al.) with CAL on VC-Clothes: the paper's whole pipeline,
+# set in ./_base_/dlcr_cal.py; this file names the dataset and its folders.
 #   python tools/train.py configs/dlcr/vc_clothes_cal.py
 # VC-Clothes: the paper reports the clothes-changing setting (cameras 3 and 4,
 # Table 2: CAL 85.8 / DLCR 87.1 top-1).
@@ -9,20 +9,21 @@ dataset_type = 'VCClothes'
 data_root = 'data/vc_clothes'
 mode = 'all'
 dlcr_root = 'work_dirs/dlcr_data/vc_clothes'
-train_pipeline = {{_base_.train_pipeline}}
-img_size = (384, 192)  # (height, width), as the CAL base
 
-# human parser (the base's choice) with this dataset's label-map cache
-mask_provider = dict(
-    type='HumanParsingMaskProvider',
-    model='mattmdjaga/segformer_b2_clothes', label_map='atr',
-    cache_dir=dlcr_root + '/masks', batch_size=32)
+mask_provider = dict(_base_.mask_provider, cache_dir=dlcr_root + '/masks')
 generation = dict(pipeline=dict(
     source=dict(data_root=data_root, mask_provider=mask_provider,
                 dataset=dict(type=dataset_type, split='train',
                              mode=mode)),
     prompt_builder=dict(descriptions=dlcr_root + '/descriptions.json'),
     writer=dict(out_dir=dlcr_root + '/train_k10')))
+# completed here rather than merged into the base's: test_dataloader nests it
+query_generation = _base_.query_generation
+query_generation.source.update(
+    data_root=data_root, mask_provider=mask_provider,
+    dataset=dict(type=dataset_type, split='query', mode=mode))
+query_generation.prompt_builder.descriptions = dlcr_root + '/descriptions.json'
+query_generation.writer.out_dir = dlcr_root + '/query_l6'
 
 train_dataloader = dict(
     batch_size=64,  # 32 real + their 32 paired variants
@@ -30,7 +31,8 @@ train_dataloader = dict(
                  batch_size=64, num_instances=8, interval=5,
                  num_partitions=4),
     dataset=dict(
-        _delete_=True, type='ReIDConcatDataset', pipeline=train_pipeline,
+        _delete_=True, type='ReIDConcatDataset',
+        pipeline=_base_.train_pipeline,
         datasets=[
             dict(type=dataset_type, data_root=data_root, split='train',
                  mode=mode),
@@ -39,33 +41,13 @@ train_dataloader = dict(
         ]))
 # identity losses on all 64 images; clothes classifier + CAL on the real 32
 model = dict(clothes_classifier=dict(type='DLCRClothesClassifierHead'))
-
-query_generation = dict(
-    source=dict(type='DLCRSource', data_root=data_root,
-                mask_provider=mask_provider,
-                dataset=dict(type=dataset_type, split='query',
-                             mode=mode)),
-    prompt_builder=dict(type='DLCRPromptBuilder', targets='bank', seed=1,
-                        descriptions=dlcr_root + '/descriptions.json'),
-    generator={{_base_.query_generation.generator}},
-    writer=dict(out_dir=dlcr_root + '/query_l6', img_format='jpg',
-                quality=95),
-    num_variants=6, seed=1, batch_size=12)
-variant_test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
-    dict(type='PackReIDInputs',
-         meta_keys=('pid', 'camid', 'clothes_id', 'modality', 'domain',
-                    'split', 'track_id', 'sample_idx', 'img_path',
-                    'variant_of', 'variant'))
-]
 test_dataloader = dict(
     dataset=dict(
         _delete_=True, type='DLCRQueryVariantDataset',
         dataset=dict(type=dataset_type, data_root=data_root, split='test',
                      mode=mode),
         generation=query_generation, num_variants=6,
-        pipeline=variant_test_pipeline))
+        pipeline=_base_.variant_test_pipeline))
 test_evaluator = dict(
     _delete_=True, type='DLCRMetric', protocol='vc_clothes',
     dist_metric='cosine', report_plain=True,

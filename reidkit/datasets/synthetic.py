@@ -1,87 +1,48 @@
-"""``SyntheticDataset``: images listed in synthgen's JSON Lines manifests."""
+"""``SyntheticDataset``: images listed in synthgen's JSON Lines manifests.
+
+The manifest format is synthgen's (:mod:`synthgen.manifest`, a module of the
+standard library only); files are parsed by its :func:`parse_shard`, so the
+writer and this reader agree on which lines are committed.
+"""
 from __future__ import annotations
 
 import glob
-import json
 import os.path as osp
 import re
 import warnings
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Union
+
+from synthgen.manifest import DONE_KIND, ManifestError, ShardState, parse_shard
 
 from reidkit.registry import DATASETS
 
 from .base import ReIDDataset
+
+__all__ = ['SyntheticDataset', 'ManifestError', 'read_manifest',
+           'REQUIRED_KEYS', 'DONE_KIND']
 
 REQUIRED_KEYS = ('path', 'pid', 'camid', 'domain', 'unit', 'generator',
                  'prompt', 'seed')
 PID_MODES = ('new', 'shared', 'keep')
 
 
-class ManifestError(ValueError):
-    """A manifest line is not valid JSON or lacks a required key."""
+def _parse_checked(path: str) -> ShardState:
+    """:func:`parse_shard` with each image line's number in ``_line``.
 
-
-DONE_KIND = 'unit_done'
-
-
-@dataclass
-class ManifestShard:
-    """One parsed manifest file.
-
-    ``committed``: image lines followed by their unit's ``unit_done`` record;
-    ``pending``: image lines after the last completion record (all of them
-    in a manifest that has no completion records); ``done``: committed units.
+    Warns about a cut-short last line and raises :class:`ManifestError` for
+    an image line without one of :data:`REQUIRED_KEYS`.
     """
-    path: str
-    committed: List[dict] = field(default_factory=list)
-    pending: List[dict] = field(default_factory=list)
-    done: set = field(default_factory=set)
-
-
-def parse_manifest(path: str) -> ManifestShard:
-    """Parse one JSON Lines manifest (see :func:`read_manifest`)."""
-    with open(path, 'r', encoding='utf-8') as f:
-        text = f.read()
-    lines = text.split('\n')
-    complete = text.endswith('\n')
-    if complete:
-        lines = lines[:-1]
-    shard = ManifestShard(path)
-    for i, line in enumerate(lines):
-        lineno = i + 1
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if i == len(lines) - 1 and not complete:
-                warnings.warn(f'{path}: skipping truncated last line '
-                              f'{lineno} (a writer was killed mid-line)')
-                continue
-            raise ManifestError(
-                f'{path}:{lineno}: not valid JSON ({exc.msg}): '
-                f'{line[:80]!r}') from None
-        if not isinstance(obj, dict):
-            raise ManifestError(f'{path}:{lineno}: expected a JSON object, '
-                                f'got {type(obj).__name__}')
-        if obj.get('kind') == DONE_KIND:
-            unit = obj.get('unit')
-            if unit not in shard.done:  # a unit committed twice counts once
-                shard.committed.extend(shard.pending)
-                shard.done.add(unit)
-            shard.pending = []
-            continue
-        if 'path' not in obj and 'kind' in obj:
-            continue  # other bookkeeping records
-        missing = [k for k in REQUIRED_KEYS if k not in obj]
+    state = parse_shard(path, line_key='_line')
+    if state.cut_line:
+        warnings.warn(f'{path}: skipping truncated last line '
+                      f'{state.cut_line} (a writer was killed mid-line)')
+    for rec in state.images + state.pending:
+        missing = [k for k in REQUIRED_KEYS if k not in rec]
         if missing:
             raise ManifestError(
-                f'{path}:{lineno}: missing key(s) {missing}; a manifest line '
-                f'needs {list(REQUIRED_KEYS)}')
-        obj['_line'] = lineno
-        shard.pending.append(obj)
-    return shard
+                f"{path}:{rec['_line']}: missing key(s) {missing}; a manifest "
+                f'line needs {list(REQUIRED_KEYS)}')
+    return state
 
 
 def read_manifest(path: str, committed_only: Optional[bool] = None
@@ -101,18 +62,27 @@ def read_manifest(path: str, committed_only: Optional[bool] = None
     read that way (later image lines are skipped with a warning), and a
     file without any is read whole.
 
+    Args:
+        path (str): the manifest file.
+        committed_only (bool, optional): see above.
+
     Returns:
         list[dict]: the image lines, each with ``_line`` (1-based number).
+
+    Example:
+        >>> lines = read_manifest('work_dirs/gen/manifest.rank0.jsonl')
+        >>> lines[0]['_line']
+        1
     """
-    shard = parse_manifest(path)
+    state = _parse_checked(path)
     if committed_only is None:
-        committed_only = bool(shard.done)
+        committed_only = bool(state.done)
     if not committed_only:
-        return shard.committed + shard.pending
-    if shard.pending:
-        warnings.warn(f'{path}: ignoring {len(shard.pending)} image line(s) '
+        return state.images + state.pending
+    if state.pending:
+        warnings.warn(f'{path}: ignoring {len(state.pending)} image line(s) '
                       'after the last unit_done record (not committed)')
-    return shard.committed
+    return state.images
 
 
 def _rank_key(path: str):
@@ -233,23 +203,24 @@ class SyntheticDataset(ReIDDataset):
 
     def read_entries(self) -> List[tuple]:
         """``(manifest path, line dict)`` of every image line to use."""
-        shards = [parse_manifest(f) for f in self.manifest_files()]
+        shards = [_parse_checked(f) for f in self.manifest_files()]
         committed = self.committed_only
         if committed is None:
             committed = any(sh.done for sh in shards)
         entries, seen = [], set()
         for sh in shards:
             if not committed:
-                entries += [(sh.path, e) for e in sh.committed + sh.pending]
+                entries += [(sh.path, e) for e in sh.images + sh.pending]
                 continue
             if sh.pending:
                 warnings.warn(f'{sh.path}: ignoring {len(sh.pending)} image '
                               'line(s) after the last unit_done record (not '
                               'committed)')
-            dup = seen & sh.done  # a unit resumed in another shard
-            seen |= sh.done
-            entries += [(sh.path, e) for e in sh.committed
-                        if e['unit'] not in dup]
+            dup = seen & set(sh.done)  # a unit resumed in another shard
+            seen |= set(sh.done)
+            # committed lines' units are integers (parse_shard checks them)
+            entries += [(sh.path, e) for e in sh.images
+                        if int(e['unit']) not in dup]
         return entries
 
     def parse_split(self, split: str) -> List[dict]:

@@ -118,6 +118,20 @@ def test_truncated_last_line_is_skipped_with_warning(tmp_path):
     assert len(ds) == 2
 
 
+
+def test_one_parser_with_synthgen(tmp_path):
+    # SyntheticDataset reads manifests through synthgen's parser
+    import synthgen.manifest
+    assert ManifestError is synthgen.manifest.ManifestError
+    # a manifest from another tool: no completion records, and its valid
+    # last line without a newline is an image line like the others
+    root = str(tmp_path)
+    write_manifest(root, [line('a.jpg', 1, 1), line('b.jpg', 2, 1)], end='')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        ds = DATASETS.build(dict(type='SyntheticDataset', data_root=root))
+    assert [s['provenance']['line'] for s in samples(ds)] == [1, 2]
+
 def test_bad_lines_raise_with_file_and_line(tmp_path):
     root = str(tmp_path)
     path = write_manifest(root, [line('a.jpg', 1, 1), '{"path": "b.jpg", ',

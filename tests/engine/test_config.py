@@ -1,7 +1,10 @@
 """Config loading: inheritance, --cfg-options, variable substitution, dataset counts."""
+import os.path as osp
 import textwrap
 
 from reidkit.apis import fill_dataset_counts, load_config
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _write(tmp_path, name, text):
@@ -28,6 +31,25 @@ def test_data_root_override_reaches_every_use(tmp_path):
     cfg = load_config(cfg_path, {'train_dataloader.dataset.data_root': 'x'})
     assert cfg.train_dataloader.dataset.data_root == 'x'
     assert cfg.test_dataloader.dataset.data_root == 'data/prcc'
+
+
+def test_data_root_override_reaches_dlcr_config():
+    # the DLCR configs complete base-built dicts (`_base_.query_generation`)
+    # in the child; an override must still reach every copy
+    cfg = load_config(osp.join(ROOT, 'configs', 'dlcr', 'prcc_cal.py'),
+                      {'data_root': '/mnt/PRCC', 'dlcr_root': '/w/prcc'})
+    real, synthetic = cfg.train_dataloader.dataset.datasets
+    test = cfg.test_dataloader.dataset
+    assert real.data_root == '/mnt/PRCC'
+    assert synthetic.data_root == '/w/prcc/train_k10'
+    assert cfg.generation.pipeline.source.data_root == '/mnt/PRCC'
+    assert cfg.generation.pipeline.source.mask_provider.cache_dir == \
+        '/w/prcc/masks'
+    assert test.dataset.data_root == '/mnt/PRCC'
+    assert test.generation.source.data_root == '/mnt/PRCC'
+    assert test.generation.writer.out_dir == '/w/prcc/query_l6'
+    assert test.generation == cfg.query_generation
+    assert cfg.val_dataloader.dataset.data_root == '/mnt/PRCC'
 
 
 def test_fill_dataset_counts_from_train_metainfo(tmp_path, monkeypatch):

@@ -144,8 +144,65 @@ def test_corrupt_line_is_reported(tmp_path):
     w.close()
     with open(shard_path(out, 0), 'a') as f:
         f.write('{oops\n' + json.dumps(dict(kind='unit_done', unit=1)) + '\n')
-    with pytest.raises(ManifestError, match=r'manifest.rank0.jsonl line 3'):
+    with pytest.raises(ManifestError,
+                       match=r'manifest.rank0.jsonl:3: not valid JSON'):
         read_manifest(out)
+
+
+
+def _raw_shard(tmp_path, text):
+    path = str(tmp_path / 'manifest.rank0.jsonl')
+    with open(path, 'wb') as f:
+        f.write(text if isinstance(text, bytes) else text.encode('utf-8'))
+    return path
+
+
+def _image_line(unit, name):
+    return json.dumps(dict(path=name, unit=unit))
+
+
+def _done_line(unit):
+    return json.dumps(dict(kind='unit_done', unit=unit))
+
+
+def test_parse_shard_blocks_pending_and_cut_line(tmp_path):
+    body = '\n'.join([_image_line(0, 'a.jpg'), _done_line(0), '',
+                      json.dumps(dict(kind='note')),  # bookkeeping: skipped
+                      _image_line(1, 'b.jpg')]) + '\n'
+    state = parse_shard(_raw_shard(tmp_path, body), line_key='_line')
+    assert [(r['path'], r['_line']) for r in state.images] == [('a.jpg', 1)]
+    assert [(r['path'], r['_line']) for r in state.pending] == [('b.jpg', 5)]
+    assert list(state.done) == [0] and state.cut_line == 0
+    assert state.committed_bytes == \
+        len(_image_line(0, 'a.jpg') + _done_line(0)) + 2
+    # without line_key the records are the lines as written
+    assert parse_shard(state.path).images == [dict(path='a.jpg', unit=0)]
+    # a last line cut short (here inside a 2-byte character) is reported
+    cut = '{"path": "\u00e9'.encode('utf-8')[:-1]
+    state = parse_shard(_raw_shard(tmp_path, body.encode('utf-8') + cut))
+    assert state.cut_line == 6 and len(state.pending) == 1
+    # a complete JSON object without its newline: an image line is pending,
+    # a completion record commits nothing (the writer cuts it on resume)
+    state = parse_shard(_raw_shard(tmp_path, body + _image_line(1, 'c.jpg')))
+    assert [r['path'] for r in state.pending] == ['b.jpg', 'c.jpg']
+    committed = state.committed_bytes
+    state = parse_shard(_raw_shard(tmp_path, body + _done_line(1)))
+    assert list(state.done) == [0] and len(state.pending) == 1
+    assert state.committed_bytes == committed
+
+
+def test_parse_shard_rejects_misplaced_completion_records(tmp_path):
+    path = _raw_shard(tmp_path,
+                      _image_line(0, 'a.jpg') + '\n' + _done_line(1) + '\n')
+    with pytest.raises(ManifestError, match=r'rank0.jsonl:2: completion '
+                       'record of unit 1 follows image lines of unit 0'):
+        parse_shard(path)
+    path = _raw_shard(tmp_path, json.dumps(dict(kind='unit_done')) + '\n')
+    with pytest.raises(ManifestError, match=':1: a unit_done record needs '
+                       'an integer unit'):
+        parse_shard(path)
+    with pytest.raises(ManifestError, match=':1: expected a JSON object'):
+        parse_shard(_raw_shard(tmp_path, '[1]\n'))
 
 
 def test_one_writer_per_shard(tmp_path):

@@ -1,10 +1,12 @@
 # DLCR (Siddiqui et al.) with CAL: the settings every paper config shares.
 # A paper config inherits it next to its CAL baseline,
 #   _base_ = ['../cal/<dataset>_cal.py', './_base_/dlcr_cal.py']
-# and adds only the dataset: its fields of `generation` (merged into the one
-# below), the test-time `query_generation`, and the keys its CAL base also
-# defines (train_dataloader, test_dataloader, test_evaluator, model), which
-# mmengine does not let two bases share.
+# and adds only what names its dataset: the data and output folders of
+# `mask_provider`, `generation` and `query_generation` (it takes them as
+# `_base_.<name>` and sets those fields: dicts built here cannot see a child's
+# variables), and the keys its CAL base also defines (train_dataloader,
+# test_dataloader, test_evaluator, model), which mmengine does not let two
+# bases share.
 # 1. generation (resumable; skipped when complete): human-parsing clothes
 #    masks, LLaVA captions -> LLaMA summaries per clothes id, and K=10 SD
 #    inpaintings per training image (768x256, 50 steps, guidance 7.5) into
@@ -35,7 +37,7 @@ inpainter = dict(
     pretrained_model_name_or_path='runwayml/stable-diffusion-inpainting',
     height=768, width=256, num_inference_steps=50, guidance_scale=7.5,
     batch_size=10, dtype='fp16')
-# a paper config adds source.data_root / dataset, the mask cache_dir,
+# a paper config sets source.data_root / mask_provider / dataset,
 # prompt_builder.descriptions and writer.out_dir
 generation = dict(pipeline=dict(
     source=dict(type='DLCRSource', mask_provider=mask_provider),
@@ -46,11 +48,23 @@ generation = dict(pipeline=dict(
     num_variants=10, seed=0, batch_size=10))
 
 # ------------------------------------------- test-time prediction refinement
-# l=6 query variants: 10 steps at half resolution. A paper config writes its
-# own query_generation (it is also nested in test_dataloader) from these.
+# l=6 query variants: 10 steps at half resolution. A paper config sets
+# source.data_root / mask_provider / dataset, prompt_builder.descriptions and
+# writer.out_dir, and nests the whole in its test_dataloader.
 query_generation = dict(
     source=dict(type='DLCRSource'),
     prompt_builder=dict(type='DLCRPromptBuilder', targets='bank', seed=1),
     generator=dict(inpainter, height=384, width=128, num_inference_steps=10),
     writer=dict(img_format='jpg', quality=95),
     num_variants=6, seed=1, batch_size=12)
+# The test images and their variants at CAL's image size (384x192; a dataset
+# at another size, CCVID's 256x128, sets the ReIDResize step's size), packing
+# the variant fields DLCRMetric needs.
+variant_test_pipeline = [
+    dict(type='LoadReIDImage'),
+    dict(type='ReIDResize', size=(384, 192)),
+    dict(type='PackReIDInputs',
+         meta_keys=('pid', 'camid', 'clothes_id', 'modality', 'domain',
+                    'split', 'track_id', 'sample_idx', 'img_path',
+                    'variant_of', 'variant'))
+]

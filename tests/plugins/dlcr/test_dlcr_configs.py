@@ -45,6 +45,11 @@ def test_paper_configs(name):
     assert pipe.writer.out_dir == f'work_dirs/dlcr_data/{name}/train_k10'
     assert test.generation.writer.out_dir == \
         f'work_dirs/dlcr_data/{name}/query_l6'
+    # the variants are resized like the dataset's test images (the shared
+    # base's 384x192 unless the dataset config sets its own)
+    resize = [t for t in test.pipeline if t.type == 'ReIDResize']
+    assert [tuple(t.size) for t in resize] == [tuple(cfg.img_size)]
+    assert test.pipeline == cfg.variant_test_pipeline
     base = Config.fromfile(os.path.join(ROOT, 'configs', 'cal',
                                         f'{name}_cal.py'))
     assert 'generation' not in base

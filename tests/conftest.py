@@ -1,0 +1,17 @@
+"""Suite-wide fixtures."""
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """Undo default-scope changes a test makes (a Runner built with
+    ``default_scope='synthgen'`` stays the current scope afterwards, and
+    later tests that build reidkit types by name would look them up in the
+    synthgen registries)."""
+    from mmengine.registry import DefaultScope
+    scopes = DefaultScope._instance_dict
+    before = list(scopes)
+    yield
+    for name in list(scopes):
+        if name not in before:
+            scopes.pop(name)
