@@ -12,7 +12,8 @@ CE-LS + triplet, P x K batches) on three toy benchmarks and reports:
   clearly harder), plus the official all-search protocol (10 trials).
 
 Usage:
-    python benchmarks/toy_difficulty.py [--epochs 12] [--ids 120] [--seeds 0]
+    python benchmarks/toy_difficulty.py [--epochs 24] [--ids 120] [--seeds 0]
+        [--kinds market1501 ...] [--knob lookalike_frac=0.1 ...]
 """
 import argparse
 import os.path as osp
@@ -96,7 +97,9 @@ def run(kind, args, tmp):
     from synthgen.toyworld import make_dataset
     from tools.train import main as train_main
     data_root = osp.join(args.data_dir, kind)
-    make_dataset(kind, data_root, num_ids=args.ids, seed=0)
+    knobs = dict(kv.split('=', 1) for kv in args.knob or [])
+    make_dataset(kind, data_root, num_ids=args.ids, seed=0,
+                 knobs={k: float(v) for k, v in knobs.items()})
     cfg = write_config(tmp, kind, data_root, args.epochs)
     results = []
     for seed in args.seeds:
@@ -116,9 +119,11 @@ def run(kind, args, tmp):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--kinds', nargs='+', default=list(DATASETS))
-    parser.add_argument('--epochs', type=int, default=12)
+    parser.add_argument('--epochs', type=int, default=24)
     parser.add_argument('--ids', type=int, default=120)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument('--knob', action='append', metavar='NAME=VALUE',
+                        help='toy-world difficulty knob (synthgen.toyworld.Knobs)')
     parser.add_argument('--data-dir', default=osp.join(REPO, 'data', 'toy_difficulty'))
     args = parser.parse_args()
     summary = {}
