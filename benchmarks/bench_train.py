@@ -48,7 +48,8 @@ are excluded; data loading, logging and hooks of the timed iterations are in.
 Usage::
 
     python benchmarks/bench_train.py --iters 10 --batch-size 64 \
-        [--device cpu|cuda] [--amp] [--channels-last] [--reps 3] \
+        [--device cpu|cuda] [--amp] [--channels-last config|both|off] \
+        [--reps 3] \
         [--pipeline synthetic|toy|both] [--peers torchreid,plain]
 
 Prints a table of images/s (median, min-max over repetitions) per side and
@@ -241,7 +242,7 @@ def load_cfg():
     return parts
 
 
-def build_ours(parts, num_classes: int, channels_last: bool):
+def build_ours(parts, num_classes: int, channels_last=None):
     import reidkit  # noqa: F401  (registers everything)
     from mmengine.registry import init_default_scope
     from reidkit.registry import MODELS
@@ -249,9 +250,8 @@ def build_ours(parts, num_classes: int, channels_last: bool):
     cfg = copy.deepcopy(parts['model'].model.to_dict())
     cfg['backbone']['pretrained'] = None
     cfg['head']['num_classes'] = num_classes
-    if channels_last:
-        cfg['channels_last'] = True
-        cfg['data_preprocessor']['channels_last'] = True
+    if channels_last is not None:  # else: as the config says
+        cfg['channels_last'] = channels_last
     torch.manual_seed(0)
     return MODELS.build(cfg)
 
@@ -268,8 +268,9 @@ class PeerNet(nn.Module):
         self.bnneck = ours.head.bnneck
         self.classifier = ours.head.classifier
         self.channels_last = channels_last
-        if channels_last:
-            self.to(memory_format=torch.channels_last)
+        # torchreid's models are in the default (contiguous) layout
+        self.to(memory_format=torch.channels_last if channels_last
+                else torch.contiguous_format)
 
     def forward(self, x):
         if self.channels_last:
@@ -488,7 +489,12 @@ def parse_args(argv=None):
     p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     p.add_argument('--amp', action='store_true',
                    help='fp16 autocast + dynamic loss scaling (CUDA only)')
-    p.add_argument('--channels-last', action='store_true')
+    p.add_argument('--channels-last', default='config',
+                   choices=['config', 'both', 'off'],
+                   help="config: ours as bot_r50.py says (channels_last), "
+                        "peers in torchreid's default layout; both: every "
+                        "side channels_last; off: every side contiguous "
+                        "(the loops alone compared)")
     p.add_argument('--cudnn-benchmark', action='store_true')
     p.add_argument('--threads', type=int, default=None,
                    help='torch.set_num_threads (default: number of cores)')
@@ -531,10 +537,12 @@ def bench_pipeline(args, name, parts, tr):
     else:
         ours_cfg, peer_loader, n = toy_loaders(args, parts, tr)
         num_classes = n
-    ours = build_ours(parts, num_classes, args.channels_last)
+    ours = build_ours(parts, num_classes,
+                      {'config': None, 'both': True, 'off': False}[
+                          args.channels_last])
     peer_models = {}
     for peer in args.peers:
-        m = PeerNet(copy.deepcopy(ours), args.channels_last)
+        m = PeerNet(copy.deepcopy(ours), args.channels_last == 'both')
         peer_models[peer] = m.to(args.device)
     sides = ['reidkit'] + args.peers
     times = {s: [] for s in sides}
