@@ -5,7 +5,8 @@ from typing import Mapping, Sequence
 
 
 def format_metrics(metrics: Mapping[str, float], title: str = '') -> str:
-    """Plain-text table of ``metrics`` grouped by prefix (``cc/mAP`` -> row ``cc``).
+    """Plain-text table of ``metrics`` grouped by prefix (``cc/mAP`` -> row
+    ``cc``, ``plain/cc/mAP`` -> row ``plain/cc``).
 
     Args:
         metrics (Mapping[str, float]): e.g. ``{'mAP': 61.2, 'R1': 80.0}``.
@@ -21,7 +22,7 @@ def format_metrics(metrics: Mapping[str, float], title: str = '') -> str:
     columns: list = []
     for key, value in metrics.items():
         group, _, name = key.rpartition('/')
-        group = group.split('/')[-1] if group else 'all'
+        group = group or 'all'  # 'plain/sc/mAP' -> row 'plain/sc'
         rows.setdefault(group, {})[name] = value
         if name not in columns:
             columns.append(name)

@@ -68,3 +68,12 @@ def test_fill_dataset_counts_from_train_metainfo(tmp_path, monkeypatch):
     assert cfg.model.aux_heads[0].num_classes == 7
     assert cfg.model.clothes_head.num_clothes == 11
     assert cfg.model.head.fixed == 3
+
+
+def test_metric_table_keeps_nested_groups_apart():
+    from reidkit.utils.table import format_metrics
+    text = format_metrics({'sc/mAP': 90.0, 'plain/sc/mAP': 80.0, 'R1': 5.0})
+    rows = {line.split('|')[1].strip(): line.split('|')[2].strip()
+            for line in text.splitlines() if line.startswith('|')}
+    assert rows['sc'] == '90.00' and rows['plain/sc'] == '80.00'
+    assert rows['all'] == '-'
