@@ -17,7 +17,7 @@ from .utils.registry import Registry
 
 __all__ = [
     'MODELS', 'LOSSES', 'HEADS', 'DATASETS', 'TRANSFORMS', 'SAMPLERS',
-    'METRICS', 'HOOKS', 'RERANKERS', 'MODEL_WRAPPERS'
+    'METRICS', 'HOOKS', 'RERANKERS', 'MODEL_WRAPPERS', 'PROTOCOLS'
 ]
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='reidkit',
@@ -40,3 +40,7 @@ MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
                           scope='reidkit', locations=['reidkit.engine'])
 RERANKERS = Registry('reranker', scope='reidkit',
                      locations=['reidkit.evaluation.rerankers'])
+# evaluation protocols (reidkit.evaluation.Protocol subclasses), named by
+# ReIDMetric(protocol=...); a plugin registers its own here
+PROTOCOLS = Registry('protocol', scope='reidkit',
+                     locations=['reidkit.evaluation.protocols'])
