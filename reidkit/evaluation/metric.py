@@ -175,8 +175,9 @@ class ReIDMetric(BaseMetric):
     def _select(self, results, protocol=None):
         """Query and gallery index lists into ``results`` (the protocol's
         :meth:`~Protocol.split`; ``protocol`` defaults to the active one)."""
-        proto = (self.evaluation_protocol if protocol is None
-                 else build_protocol(protocol))
+        proto = self.evaluation_protocol
+        if protocol is not None and protocol != proto.name:
+            proto = build_protocol(protocol)
         q_idx, g_idx = proto.split(_labels_of(results))
         return np.asarray(q_idx).tolist(), np.asarray(g_idx).tolist()
 

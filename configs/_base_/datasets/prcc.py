@@ -1,5 +1,6 @@
 # PRCC: clothes-changing; query = cameras B (same clothes) + C (changed), gallery = A.
-# The metric reports sc/* and cc/* from the query camera. Sizes follow CAL.
+# The metric reports sc/* and cc/* from the query camera against all of camera A (CAL's
+# numbers); single_shot=True scores CAL's 10 single-shot galleries instead. Sizes follow CAL.
 # Override the location with --cfg-options (or reidkit.datasets.set_data_root).
 dataset_type = 'PRCC'
 data_root = 'data/prcc'
@@ -46,5 +47,5 @@ val_dataloader = dict(
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='ReIDMetric', protocol='prcc')
+val_evaluator = dict(type='ReIDMetric', protocol='prcc', single_shot=False)
 test_evaluator = val_evaluator
