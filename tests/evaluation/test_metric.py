@@ -368,13 +368,11 @@ def test_ccvid_needs_consistent_tracklets():
         run_metric(ReIDMetric(protocol='ccvid'),
                    [dict(s, track_id=-1) for s in samples])
     bad = [dict(s) for s in samples]
-    first = bad[0]['track_id']
-    for s in bad:
-        if s['track_id'] == first:
-            s['pid'] = 99 if s is not bad[0] else s['pid']
-    if sum(s['track_id'] == first for s in bad) > 1:
-        with pytest.raises(ValueError, match='mixes pid'):
-            run_metric(ReIDMetric(protocol='ccvid'), bad)
+    tracks = [s['track_id'] for s in bad]
+    long_track = next(t for t in tracks if tracks.count(t) > 1)
+    bad[len(tracks) - 1 - tracks[::-1].index(long_track)]['pid'] = 99
+    with pytest.raises(ValueError, match=f'tracklet {long_track} mixes pid'):
+        run_metric(ReIDMetric(protocol='ccvid'), bad)
 
 
 def test_ccvid_release_size_pools_before_distances(monkeypatch):

@@ -8,7 +8,8 @@ from reidkit.utils.registry import UnknownTypeError
 
 from .reference import (cal_evaluate, cal_prcc_single_shot_galleries,
                         clothes_junk, llcm_eval, llcm_script, market_junk,
-                        ref_cuhk03_sg, ref_eval, ref_gallery_choice)
+                        ref_cuhk03_sg, ref_eval, ref_gallery_choice,
+                        ref_vehicleid)
 
 
 def random_case(seed, num_q=None, num_g=None, ties=False, pids=6, cams=3):
@@ -191,20 +192,10 @@ def test_vehicleid_repeats(seed):
     res = rank(dist, pids, pids, cams, cams, protocol='vehicleid',
                num_repeats=3, seed=seed, max_rank=10)
     # reference: same draws, then a plain loop per repeat
-    draw = np.random.default_rng(seed)
-    groups = {p: [i for i in range(n) if pids[i] == p] for p in sorted(set(pids))}
-    out = []
-    for _ in range(3):
-        u = draw.random(len(groups))
-        gal = sorted(m[int(np.floor(u[k] * len(m)))]
-                     for k, m in enumerate(groups.values()))
-        qry = [i for i in range(n) if i not in gal]
-        d = dist[np.ix_(qry, gal)]
-        out.append(ref_eval(d, pids[qry], pids[gal],
-                            lambda q: np.zeros(len(gal), bool), max_rank=10))
-    np.testing.assert_allclose(res['cmc'], np.mean([o[0] for o in out], 0))
-    assert res['mAP'] == pytest.approx(np.mean([o[1] for o in out]))
-    assert res['mINP'] == pytest.approx(np.mean([o[2] for o in out]))
+    cmc, ap, inp = ref_vehicleid(dist, pids, 3, seed, 10)
+    np.testing.assert_allclose(res['cmc'], cmc)
+    assert res['mAP'] == pytest.approx(ap)
+    assert res['mINP'] == pytest.approx(inp)
     with pytest.raises(ValueError, match='square'):
         rank(dist[:5], pids[:5], pids, cams[:5], cams, protocol='vehicleid')
 
