@@ -275,9 +275,10 @@ def llcm_script(images, feats, test_mode, trials=10):
     q_label, q_cam = labels(query_idx)
     query_feat = feats[query_idx]
     sums = None
+    gallery_folders = files(test_mode[0])  # the listing is the same each trial
     for trial in range(trials):
         random.seed(trial)  # process_gallery_llcm
-        gall_idx = [random.choice(folder) for folder in files(test_mode[0])
+        gall_idx = [random.choice(folder) for folder in gallery_folders
                     if folder]
         g_label, g_cam = labels(gall_idx)
         gall_feat = feats[gall_idx]
