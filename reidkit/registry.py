@@ -17,7 +17,7 @@ from synthgen.utils.registry import Registry
 
 __all__ = [
     'MODELS', 'LOSSES', 'HEADS', 'DATASETS', 'TRANSFORMS', 'SAMPLERS',
-    'METRICS', 'HOOKS', 'RERANKERS', 'MODEL_WRAPPERS', 'STAGES'
+    'METRICS', 'HOOKS', 'RERANKERS', 'MODEL_WRAPPERS', 'STAGES', 'PROTOCOLS'
 ]
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='reidkit',
@@ -42,3 +42,7 @@ RERANKERS = Registry('reranker', scope='reidkit',
                      locations=['reidkit.evaluation.rerankers'])
 #: experiment stages (``stages = [dict(name=..., type=...)]``), see reidkit.stages
 STAGES = Registry('stage', scope='reidkit', locations=['reidkit.stages'])
+#: evaluation protocols (reidkit.evaluation.Protocol subclasses), named by
+#: ReIDMetric(protocol=...); a plugin registers its own here
+PROTOCOLS = Registry('protocol', scope='reidkit',
+                     locations=['reidkit.evaluation.protocols'])

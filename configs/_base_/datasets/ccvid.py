@@ -1,4 +1,5 @@
-# CCVID (video): one sample per frame with its track_id; the metric pools per tracklet.
+# CCVID (video): one sample per frame with its track_id; the 'ccvid' protocol pools the
+# frame features per tracklet (mean) and ranks tracklets, CAL's video setting.
 # `frame_step` thins the frames for training speed.
 # The dataloaders and evaluator: ./_reid_dataset.py, written with late
 # references to the facts below (a child config or --cfg-options
