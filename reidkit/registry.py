@@ -1,4 +1,4 @@
-"""reidkit's registries, children of mmengine's roots (see DESIGN.md).
+"""reidkit's registries, children of mmengine's roots (see docs/design.md).
 
 Every registry names the modules that fill it in ``locations``, so a config with
 ``default_scope='reidkit'`` resolves a bare ``type='X'`` without a manual import.
