@@ -12,12 +12,13 @@ from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 
 from synthgen.utils.registry import Registry
 
 __all__ = [
     'MODELS', 'LOSSES', 'HEADS', 'DATASETS', 'TRANSFORMS', 'SAMPLERS',
-    'METRICS', 'HOOKS', 'RERANKERS', 'MODEL_WRAPPERS'
+    'METRICS', 'HOOKS', 'RERANKERS', 'MODEL_WRAPPERS', 'VISUALIZERS'
 ]
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='reidkit',
@@ -38,5 +39,7 @@ HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='reidkit',
                  locations=['reidkit.hooks', 'reidkit.engine'])
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
                           scope='reidkit', locations=['reidkit.engine'])
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS,
+                      scope='reidkit', locations=['reidkit.engine'])
 RERANKERS = Registry('reranker', scope='reidkit',
                      locations=['reidkit.evaluation.rerankers'])
