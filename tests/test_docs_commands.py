@@ -15,7 +15,9 @@ it:
 * config files named in a command exist, and every ``--cfg-options`` key
   given with a real config exists in that config;
 * ``make TARGET`` names a target of the Makefile; ``pip install -e ".[x]"``
-  names an extra of setup.cfg.
+  names an extra of setup.cfg;
+* a ```bash block calls ``.venv/bin/python`` (or ``.venv/bin/torchrun``),
+  not ``python`` from PATH, which has no torch on a fresh clone.
 
 ``tools/dist_train.sh`` itself is checked by running it with a stand-in
 interpreter (which interpreter it picks, what it passes to torchrun).
@@ -43,6 +45,7 @@ DOC_GLOBS = ('README.md', 'docs/*.md', 'benchmarks/*.md',
              'plugins/*/README.md', 'configs/*/README.md')
 WRAPPERS = {'nohup', 'time', 'env', 'exec'}
 SPLIT = {'&&', '||', ';', '|', '&'}
+BARE_LAUNCHERS = {'python', 'python3', 'torchrun'}
 ENV_ASSIGN = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*=')
 
 
@@ -54,6 +57,8 @@ class Command:
     kind: str          # 'script', 'module', 'make', 'pip'
     target: str = ''   # script path / module name / make targets / extras
     args: list = field(default_factory=list)
+    launcher: str = ''  # the interpreter or launcher the doc calls
+    inline: bool = False
 
     @property
     def where(self):
@@ -146,6 +151,7 @@ def parse_command(doc, line, text, inline=False):
         if not toks:
             continue
         head = toks[0]
+        first = len(out)
         if head == 'make':
             targets = [t for t in toks[1:] if not t.startswith('-') and '=' not in t]
             out.append(Command(doc, line, text, 'make', ' '.join(targets)))
@@ -154,7 +160,7 @@ def parse_command(doc, line, text, inline=False):
             extras = [m for t in rest for m in re.findall(r'\.\[([\w,-]+)\]', t)]
             if rest[:1] == ['install'] and extras:
                 out.append(Command(doc, line, text, 'pip', ','.join(extras)))
-        elif head == 'torchrun' or (_is_python(head) and toks[1:3] == [
+        elif head.split('/')[-1] == 'torchrun' or (_is_python(head) and toks[1:3] == [
                 '-m', 'torch.distributed.run']):
             # the launcher's own options come before the script
             script = next((i for i, t in enumerate(toks) if t.endswith('.py')), None)
@@ -175,6 +181,8 @@ def parse_command(doc, line, text, inline=False):
             if path or not inline:
                 out.append(Command(doc, line, text, 'script', path or head,
                                    toks[1:]))
+        for cmd in out[first:]:
+            cmd.launcher, cmd.inline = head, inline
     return out
 
 
@@ -305,19 +313,25 @@ def check(cmd, helps):
     problems = []
     if cmd.kind == 'unparsable':
         return ['cannot be parsed as a shell command']
+    if not cmd.inline and cmd.launcher in BARE_LAUNCHERS:
+        # on a fresh clone only .venv (made by `make install`) has torch
+        problems.append(f'calls {cmd.launcher} from PATH: write '
+                        f'.venv/bin/{cmd.launcher.rstrip("3")} as the other '
+                        'commands do')
     if cmd.kind == 'make':
         missing = set(cmd.target.split()) - make_targets()
-        return [f'no make target {sorted(missing)}'] if missing else []
+        return problems + ([f'no make target {sorted(missing)}'] if missing else [])
     if cmd.kind == 'pip':
         missing = set(cmd.target.split(',')) - setup_extras()
-        return [f'no extra {sorted(missing)} in setup.cfg'] if missing else []
+        return problems + ([f'no extra {sorted(missing)} in setup.cfg']
+                           if missing else [])
     if cmd.kind == 'module' and not module_path(cmd.target):
         if cmd.target.split('.')[0] in ('reidkit', 'synthgen', 'plugins', 'tools',
                                         'benchmarks'):
-            return [f'no module {cmd.target} in the repository']
-        return []   # another package's module (torch.distributed.run, pip)
+            return problems + [f'no module {cmd.target} in the repository']
+        return problems   # another package's module (pip, ...)
     if cmd.kind == 'script' and not osp.isfile(osp.join(REPO, cmd.target)):
-        return [f'no file {cmd.target}']
+        return problems + [f'no file {cmd.target}']
     for cfg in config_args(cmd.args):
         if not osp.isfile(osp.join(REPO, cfg)):
             problems.append(f'no config {cfg}')
@@ -393,13 +407,15 @@ def test_a_renamed_flag_or_config_key_is_caught(helps):
                'toy_market_bot_r18.py --cfg-options data_root=x') == []
     assert 'has no option' in one('.venv/bin/python tools/train.py CONFIG --resumee')[0]
     assert 'has no option' in one('tools/dist_train.sh CONFIG 2 --no-such-flag')[0]
-    assert 'no such key' in one('python tools/train.py configs/quickstart/'
+    assert 'no such key' in one('.venv/bin/python tools/train.py configs/quickstart/'
                                 'toy_market_bot_r18.py --cfg-options '
                                 'train_cfg.max_epoch=3')[0]
-    assert 'no config' in one('python tools/train.py configs/none.py')[0]
+    assert 'no config' in one('.venv/bin/python tools/train.py configs/none.py')[0]
     assert 'no make target' in one('make no-such-target')[0]
     assert 'no extra' in one('.venv/bin/pip install -e ".[nope]"')[0]
     assert 'no file' in one('.venv/bin/python tools/no_tool.py --x')[0]
+    assert 'from PATH' in one('python tools/train.py CONFIG')[0]
+    assert 'from PATH' in one('torchrun --nproc_per_node=2 tools/train.py CONFIG')[0]
 
 
 def test_chains_wrappers_and_redirections_are_understood():
