@@ -9,7 +9,8 @@ from typing import Callable
 # manifest, a checkpoint path) and already name the file, key or layout
 _INPUT_ERRORS = ('LayoutError', 'ManifestError', 'UnknownTypeError',
                  'SourceError', 'PlanMismatchError', 'FileNotFoundError',
-                 'StageConfigError', 'ConfigReferenceError')
+                 'StageConfigError', 'ConfigReferenceError',
+                 'MissingExtraError')
 
 
 def _input_error(exc: BaseException):
