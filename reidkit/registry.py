@@ -14,7 +14,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 
-from synthgen.utils.registry import Registry
+from synthgen.utils.registry import Registry, add_scope_children
 
 __all__ = [
     'MODELS', 'LOSSES', 'HEADS', 'DATASETS', 'TRANSFORMS', 'SAMPLERS',
@@ -50,3 +50,7 @@ STAGES = Registry('stage', scope='reidkit', locations=['reidkit.stages'])
 #: ReIDMetric(protocol=...); a plugin registers its own here
 PROTOCOLS = Registry('protocol', scope='reidkit',
                      locations=['reidkit.evaluation.protocols'])
+
+# the other mmengine roots (loops, optimisers, schedulers, ...) get an empty
+# 'reidkit' child, so default_scope='reidkit' resolves there without warnings
+add_scope_children('reidkit')
