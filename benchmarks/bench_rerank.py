@@ -39,8 +39,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, 'benchmarks'))
 
-SIZES = dict(market=(3368, 15913, 751), msmt=(11659, 82161, 3060),
-             small=(500, 2500, 150))
+#: (queries, gallery, identities, feature dimension)
+SIZES = dict(market=(3368, 15913, 751, 2048), msmt=(11659, 82161, 3060, 2048),
+             mid=(2000, 8000, 500, 256), small=(500, 2500, 150, 2048))
+#: where ``pip install --target`` put the peers (see benchmarks/README.md)
+DEFAULT_PEERS = os.path.join(ROOT, '.bench_peers', 'site')
 
 
 def maxrss_mb():
@@ -57,8 +60,8 @@ def cpu_s():
 def run_one(method, size, peers, tools, memory_mb=256, save=None, noise=3.0):
     from bench_eval import market_like
     from reidkit.evaluation import rank
-    num_q, num_g, num_ids = SIZES[size]
-    qf, gf, qp, gp, qc, gc = market_like(num_q=num_q, num_g=num_g,
+    num_q, num_g, num_ids, dim = SIZES[size]
+    qf, gf, qp, gp, qc, gc = market_like(num_q=num_q, num_g=num_g, dim=dim,
                                          num_ids=num_ids, noise=noise)
     base = maxrss_mb()
     t = time.perf_counter()
@@ -119,8 +122,9 @@ def main():
     parser.add_argument('--size', default='market', choices=sorted(SIZES))
     parser.add_argument('--methods', default=None,
                         help='comma list (default: all that fit the size)')
-    parser.add_argument('--peers', default='/work/bench_peers')
-    parser.add_argument('--tools', default='/work/bench_tools')
+    parser.add_argument('--peers', default=DEFAULT_PEERS)
+    parser.add_argument('--tools', default=os.path.join(ROOT, '.bench_peers',
+                                                        'tools'))
     parser.add_argument('--timeout', type=float, default=1800,
                         help='seconds per method before it is reported as '
                              'not finished')

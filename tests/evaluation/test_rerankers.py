@@ -71,14 +71,21 @@ def test_k_reciprocal_equals_dense_original(q, g, d, k1, k2, lam, mem):
     qf = rng.standard_normal((q, d)).astype(np.float32)
     gf = rng.standard_normal((g, d)).astype(np.float32)
     ref, sets, V, initial_rank = dense_k_reciprocal(qf, gf, k1, k2, lam)
-    rr = KReciprocalReranker(k1=k1, k2=k2, lambda_value=lam, memory_mb=mem)
-    enc = rr.encode(qf, gf)
-    np.testing.assert_array_equal(enc['knn'][:, :k1 + 1], initial_rank[:, :k1 + 1])
-    np.testing.assert_array_equal(enc['sets'].toarray(), sets)  # neighbour sets
-    np.testing.assert_allclose(enc['V'].toarray(), V, atol=1e-6)
-    out = rr(torch.from_numpy(qf), torch.from_numpy(gf))
-    assert out.shape == (q, g) and out.dtype == np.float32
-    np.testing.assert_allclose(out, ref, atol=2e-6)
+    # strict float32, and bf16-proposed neighbours proved exact (forced on:
+    # this CPU may not have fast bf16 products)
+    for proposals in ('off', 'on'):
+        rr = KReciprocalReranker(k1=k1, k2=k2, lambda_value=lam,
+                                 memory_mb=mem, proposals=proposals)
+        enc = rr.encode(qf, gf)
+        assert rr.last_stats['proposals'] == ('bf16' if proposals == 'on'
+                                              else 'off')
+        np.testing.assert_array_equal(enc['knn'][:, :k1 + 1],
+                                      initial_rank[:, :k1 + 1])
+        np.testing.assert_array_equal(enc['sets'].toarray(), sets)
+        np.testing.assert_allclose(enc['V'].toarray(), V, atol=1e-6)
+        out = rr(torch.from_numpy(qf), torch.from_numpy(gf))
+        assert out.shape == (q, g) and out.dtype == np.float32
+        np.testing.assert_allclose(out, ref, atol=2e-6)
 
 
 def test_k_reciprocal_registry_and_errors():
@@ -298,3 +305,68 @@ def test_chain_that_would_drop_a_step_is_refused():
     assert len(build_chain([dict(type='KReciprocalReranker'),
                             dict(type='AverageQueryExpansion'),
                             dict(type='TrackletAveraging', on='distance')])) == 3
+
+
+def _clustered(seed, q, g, d, ids=40, noise=1.0, offset=0.0):
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((ids, d)).astype(np.float32)
+    x = (centers[rng.integers(0, ids, q + g)] + offset
+         + noise * rng.standard_normal((q + g, d)).astype(np.float32))
+    return torch.from_numpy(x[:q]), torch.from_numpy(x[q:])
+
+
+@pytest.mark.parametrize('extra,num_hi', [(16, 4), (0, 1)])
+def test_bf16_proposed_neighbour_pass_is_exact(extra, num_hi):
+    """Approximate, then exact: the bf16-proposed pass gives the strict
+    pass's neighbour lists, distances (float32 rounding), row maxima and
+    query-gallery block. With no slack (extra=0, num_hi=1) most rows cannot
+    be proved and are recomputed whole: still the same answer."""
+    from reidkit.evaluation.rerankers.k_reciprocal import (
+        FeatureTiles, _knn_pass_proposed, knn_pass)
+    # a common offset makes the products large: the bound's output term
+    qf, gf = _clustered(3, 40, 400, 128, offset=2.0)
+    feats = torch.cat([qf, gf])
+    strict = knn_pass(FeatureTiles(feats, proposals='off', fast=False),
+                      21, 40, 0.05)
+    src = FeatureTiles(feats, proposals='on', fast=False)
+    prop = src.proposer(40)
+    assert prop is not None
+    got = _knn_pass_proposed(src, prop, 21, 40, 0.05, extra=extra,
+                             num_hi=num_hi)
+    np.testing.assert_array_equal(got[0], strict[0])
+    scale = float(strict[2].max())
+    np.testing.assert_allclose(got[1], strict[1], rtol=0, atol=4e-6 * scale)
+    np.testing.assert_allclose(got[2], strict[2], rtol=0, atol=4e-6 * scale)
+    np.testing.assert_allclose(got[3], strict[3], rtol=0, atol=4e-6 * scale)
+    stats = src.stats
+    assert stats['gallery_rows'] == 400
+    if extra == 0:
+        assert stats['recomputed_rows'] > 200   # fallback rows, per row
+    else:
+        assert stats['recomputed_rows'] < 40
+        # the proof keeps few candidates: about k + a few per gallery row
+        assert stats['recomputed_pairs'] < 400 * (21 + 4 + 20)
+
+
+def test_bf16_proposals_refused_fall_back_to_float32(monkeypatch):
+    """Each fast mode is checked per call: a failing accuracy check, the
+    speed test, or REIDKIT_BF16_PROPOSALS=0 give the strict pass."""
+    from reidkit.evaluation import distance
+    qf, gf = _clustered(4, 20, 150, 64)
+    ref = k_reciprocal_distance(qf, gf, k1=10, k2=3, proposals='off')
+    on = KReciprocalReranker(k1=10, k2=3, proposals='on')
+    np.testing.assert_allclose(on(qf, gf), ref, atol=2e-6)
+    assert on.last_stats['proposals'] == 'bf16'
+    monkeypatch.setenv('REIDKIT_BF16_PROPOSALS', '0')
+    np.testing.assert_allclose(on(qf, gf), ref, atol=2e-6)
+    assert on.last_stats['proposals'] == 'off'
+    monkeypatch.delenv('REIDKIT_BF16_PROPOSALS')
+    monkeypatch.setattr(distance.Bf16Proposer, 'check', lambda *a, **k: False)
+    np.testing.assert_allclose(on(qf, gf), ref, atol=2e-6)
+    assert on.last_stats['proposals'] == 'off'
+    monkeypatch.undo()
+    monkeypatch.setattr(distance, '_BF16_SPEED_CACHE', {})
+    monkeypatch.setattr(distance, 'BF16_SPEED_RATIO', 0.0)  # never fast
+    auto = KReciprocalReranker(k1=10, k2=3)
+    np.testing.assert_allclose(auto(qf, gf), ref, atol=2e-6)
+    assert auto.last_stats['proposals'] == 'off'

@@ -48,7 +48,7 @@ import scipy.sparse as sp
 import torch
 
 from ...registry import RERANKERS
-from ..distance import METRICS, as_features, fast_matmul
+from ..distance import METRICS, as_features, bf16_proposals, fast_matmul
 
 
 def _to_numpy_f32(x, name: str) -> np.ndarray:
@@ -72,7 +72,7 @@ class FeatureTiles:
     symmetric = True
 
     def __init__(self, feats: torch.Tensor, metric: str = 'sqeuclidean',
-                 device=None, fast: bool = True):
+                 device=None, fast: bool = True, proposals: str = 'auto'):
         if metric not in METRICS:
             raise ValueError(f'metric must be one of {METRICS}, got {metric!r}')
         dev = torch.device(device) if device is not None else feats.device
@@ -84,9 +84,35 @@ class FeatureTiles:
         self.fast = fast
         self.num = self.x.shape[0]
         self.device = dev
+        self.proposals = proposals
+        self.stats = {}
 
     def context(self):
         return fast_matmul(self.x, enabled=self.fast)
+
+    def proposer(self, num_query: int):
+        """A :class:`~reidkit.evaluation.distance.Bf16Proposer` of the
+        gallery part when bf16 proposals are accepted for this call (see
+        :func:`~reidkit.evaluation.distance.bf16_proposals`), else None."""
+        if self.metric != 'sqeuclidean' or self.num - num_query < 2:
+            return None
+        # distances do not change under translation: centring the gallery
+        # makes the products (and the bound's output-rounding term) small
+        gal = self.x[num_query:]
+        gal = gal - gal.mean(0)
+        found = bf16_proposals(gal, mode=self.proposals)
+        if not found:
+            return None
+        found[0].sq = (gal * gal).sum(1)
+        return found[0]
+
+    def exact_rows(self, rows: torch.Tensor, block: int = 256):
+        """Float32 distances of items ``rows`` to all items, by blocks."""
+        for s0 in range(0, rows.numel(), block):
+            r = rows[s0:s0 + block]
+            yield r, self._finish(torch.addmm(
+                self.norms[r, None] + self.norms[None], self.x[r], self.x.T,
+                beta=1.0, alpha=-2.0))
 
     def _finish(self, d: torch.Tensor) -> torch.Tensor:
         if self.metric == 'cosine':
@@ -94,14 +120,16 @@ class FeatureTiles:
         d.clamp_(min=0)
         return d.sqrt_() if self.metric == 'euclidean' else d
 
-    def tile(self, r0, r1, c0, c1) -> torch.Tensor:
+    def tile(self, r0, r1, c0, c1, raw: bool = False) -> torch.Tensor:
+        """The block; ``raw``: squared distances before the clamp at 0 (the
+        caller clamps what it keeps: a full-tile pass fewer)."""
         x = self.x
         if self.metric == 'cosine':
             return torch.addmm(torch.ones((), device=x.device), x[r0:r1],
                                x[c0:c1].T, beta=1.0, alpha=-1.0)
-        return self._finish(torch.addmm(
-            self.norms[r0:r1, None] + self.norms[None, c0:c1], x[r0:r1],
-            x[c0:c1].T, beta=1.0, alpha=-2.0))
+        d = torch.addmm(self.norms[r0:r1, None] + self.norms[None, c0:c1],
+                        x[r0:r1], x[c0:c1].T, beta=1.0, alpha=-2.0)
+        return d if raw and self.metric == 'sqeuclidean' else self._finish(d)
 
     def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         out = np.empty(rows.size, np.float32)
@@ -279,6 +307,13 @@ class AdjustedTiles:
         return out
 
 
+def _tile_side(num: int, k: int, memory_mb: float) -> int:
+    # a tile and its transpose-side temporaries: about 3 tiles of float32
+    side = max(k, int((max(float(memory_mb), 1.0) * 2**20 / 12) ** 0.5))
+    # about eight tiles per side so the skipped lower triangle is ~ half
+    return min(side, max(1024, -(-num // 8)), num)
+
+
 def knn_pass(source, k: int, num_query: int, memory_mb: float,
              keep_query_rows: bool = True):
     """One pass over the original distances of a tile source.
@@ -286,16 +321,20 @@ def knn_pass(source, k: int, num_query: int, memory_mb: float,
     A symmetric source is visited in square tiles of the upper triangle only:
     each tile updates the running k-nearest lists and row maxima of both its
     row range and its column range, which halves the matrix products; other
-    sources are visited tile by tile, row side only. Returns ``knn``
+    sources are visited tile by tile, row side only. Feature sources whose
+    bf16 proposals are accepted take :func:`_knn_pass_proposed` (same
+    result). Returns ``knn``
     ``(N, k)`` (nearest first, ties by index), their distances ``knn_dist``,
     ``row_max`` ``(N,)`` and, if ``keep_query_rows``, the
     ``(num_query, N - num_query)`` query-gallery block.
     """
+    prop = (source.proposer(num_query) if isinstance(source, FeatureTiles)
+            else None)
+    if prop is not None:
+        return _knn_pass_proposed(source, prop, k, num_query, memory_mb,
+                                  keep_query_rows)
     num = source.num
-    # a tile and its transpose-side temporaries: about 3 tiles of float32
-    side = max(k, int((max(float(memory_mb), 1.0) * 2**20 / 12) ** 0.5))
-    # about eight tiles per side so the skipped lower triangle is ~ half
-    side = min(side, max(1024, -(-num // 8)), num)
+    side = _tile_side(num, k, memory_mb)
     starts = list(range(0, num, side))
     # per row tile: candidate (value, index) lists from every column tile,
     # merged once at the end
@@ -305,19 +344,25 @@ def knn_pass(source, k: int, num_query: int, memory_mb: float,
     qg = (np.empty((num_query, num - num_query), np.float32)
           if keep_query_rows else None)
 
+    # squared feature distances come unclamped; clamping what is kept gives
+    # the clamped tile's lists (the order of entries <= 0 is by index either
+    # way unless more than k of them share a row: k+1 identical features)
+    raw = isinstance(source, FeatureTiles) and source.metric == 'sqeuclidean'
+
     def store_qg(r0, r1, c0, c1, tile):
         qr1 = min(r1, num_query)
         gc0 = max(c0, num_query)
         if keep_query_rows and r0 < qr1 and gc0 < c1:
-            qg[r0:qr1, gc0 - num_query:c1 - num_query] = \
-                tile[:qr1 - r0, gc0 - c0:].cpu().numpy()
+            block = tile[:qr1 - r0, gc0 - c0:].cpu().numpy()
+            out = qg[r0:qr1, gc0 - num_query:c1 - num_query]
+            np.maximum(block, 0, out=out) if raw else np.copyto(out, block)
 
     def update(ti, r0, r1, c0, c1, tile):
         kk = min(k, c1 - c0)
         val, idx = torch.topk(tile, kk, dim=1, largest=False, sorted=False)
-        cand_val[ti].append(val)
+        cand_val[ti].append(val.clamp_(min=0) if raw else val)
         cand_idx[ti].append(idx + c0)
-        m = tile.max(dim=1).values
+        m = tile.amax(dim=1)
         row_max[ti] = m if row_max[ti] is None else torch.maximum(row_max[ti], m)
         store_qg(r0, r1, c0, c1, tile)
 
@@ -328,7 +373,8 @@ def knn_pass(source, k: int, num_query: int, memory_mb: float,
             for tj in range(first, len(starts)):
                 c0 = starts[tj]
                 c1 = min(c0 + side, num)
-                tile = source.tile(r0, r1, c0, c1)
+                tile = (source.tile(r0, r1, c0, c1, raw=True) if raw
+                        else source.tile(r0, r1, c0, c1))
                 update(ti, r0, r1, c0, c1, tile)
                 if source.symmetric and tj != ti:
                     # the same tile seen from the column items' side
@@ -345,7 +391,177 @@ def knn_pass(source, k: int, num_query: int, memory_mb: float,
         knn[r0:r1] = ordered.cpu().numpy()
         knn_dist[r0:r1] = torch.gather(v, 1, _positions(idx, ordered)).cpu().numpy()
         cand_val[ti] = cand_idx[ti] = None
-    row_max = torch.cat([m.cpu() for m in row_max]).numpy()
+    row_max = torch.cat([m.cpu() for m in row_max])
+    row_max = (row_max.clamp_(min=0) if raw else row_max).numpy()
+    if hasattr(source, 'stats'):
+        source.stats = dict(proposals='off')
+    return knn, knn_dist, row_max, qg
+
+
+def _knn_pass_proposed(src: FeatureTiles, prop, k: int, num_query: int,
+                       memory_mb: float, keep_query_rows: bool = True,
+                       extra: int = 16, num_hi: int = 4):
+    """:func:`knn_pass` for squared Euclidean features, "approximate, then
+    exact": the same result, with the gallery-gallery block (most of the
+    matrix) from bf16 products.
+
+    Query rows are computed exactly in float32 (their query-gallery
+    distances are part of the output). In a gallery-gallery tile the bf16
+    product ``s`` of the centred gallery features ``x - mean`` (distances
+    do not change, the products get small) gives
+    ``d~ = |x_i|^2 + |x_j|^2 - 2 s``; each row keeps its
+    ``k + extra`` smallest and ``num_hi`` largest ``d~`` (with, per tile, the
+    largest kept / smallest kept value). With ``E_i`` a bound on
+    ``|d~_ij - d_ij|`` over all gallery columns (from
+    :meth:`~reidkit.evaluation.distance.Bf16Proposer.dot_bound`, doubled,
+    plus the float32 rounding of the strict distance), ``U_i`` = the k-th
+    smallest of the exact entries and ``d~ + E_i`` is at least the true k-th
+    distance; every true neighbour has ``d~ <= U_i + E_i``. The row is
+    proved complete when in every tile the largest kept ``d~`` exceeds
+    ``U_i + E_i`` (nothing unkept can qualify); then the kept entries with
+    ``d~ <= U_i + E_i`` are recomputed exactly in float32 and the exact
+    ``k`` nearest taken from them. The row maximum is proved the same way.
+    Rows that cannot be proved are recomputed whole in float32.
+    ``src.stats`` records how many entries and rows were recomputed.
+    """
+    num = src.num
+    side = _tile_side(num, k, memory_mb)
+    starts = (list(range(0, num_query, side))
+              + list(range(num_query, num, side)))
+    stops = starts[1:] + [num]
+    n_tiles = len(starts)
+    norms = src.norms
+    exact = [dict(val=[], idx=[], mx=None) for _ in starts]
+    approx = [dict(val=[], idx=[], floor=None, hv=[], hi=[], ceil=None)
+              for _ in starts]
+    qg = (np.empty((num_query, num - num_query), np.float32)
+          if keep_query_rows else None)
+    inf = float('inf')
+    # d~ is built from the centred gallery's squared norms ``sq``
+    sq = torch.cat([norms[:num_query], prop.sq])
+
+    def add_exact(ti, r0, r1, c0, c1, tile):
+        e = exact[ti]
+        val, idx = torch.topk(tile, min(k, c1 - c0), dim=1, largest=False,
+                              sorted=False)
+        e['val'].append(val)
+        e['idx'].append(idx + c0)
+        m = tile.max(dim=1).values
+        e['mx'] = m if e['mx'] is None else torch.maximum(e['mx'], m)
+        qr1, gc0 = min(r1, num_query), max(c0, num_query)
+        if keep_query_rows and r0 < qr1 and gc0 < c1:
+            qg[r0:qr1, gc0 - num_query:c1 - num_query] = \
+                tile[:qr1 - r0, gc0 - c0:].cpu().numpy()
+
+    def add_approx(ti, c0, c1, d):
+        a = approx[ti]
+        ncol = c1 - c0
+        kk = min(k + extra, ncol)
+        val, idx = torch.topk(d, kk, dim=1, largest=False, sorted=False)
+        floor = (val.max(dim=1).values if kk < ncol
+                 else torch.full((d.shape[0],), inf, device=d.device))
+        a['val'].append(val)
+        a['idx'].append(idx + c0)
+        a['floor'] = floor if a['floor'] is None else torch.minimum(a['floor'],
+                                                                    floor)
+        mh = min(num_hi, ncol)
+        hv, hi = torch.topk(d, mh, dim=1, largest=True, sorted=False)
+        ceil = (hv.min(dim=1).values if mh < ncol
+                else torch.full((d.shape[0],), -inf, device=d.device))
+        a['hv'].append(hv)
+        a['hi'].append(hi + c0)
+        a['ceil'] = ceil if a['ceil'] is None else torch.maximum(a['ceil'], ceil)
+
+    with src.context():
+        for ti in range(n_tiles):
+            r0, r1 = starts[ti], stops[ti]
+            for tj in range(ti, n_tiles):
+                c0, c1 = starts[tj], stops[tj]
+                if r0 < num_query:  # query rows: exact float32
+                    tile = src.tile(r0, r1, c0, c1)
+                    add_exact(ti, r0, r1, c0, c1, tile)
+                    if tj != ti:
+                        add_exact(tj, c0, c1, r0, r1, tile.T.contiguous())
+                    continue
+                g = slice(r0 - num_query, r1 - num_query)
+                h = slice(c0 - num_query, c1 - num_query)
+                d = prop.products(prop, g, h).float().mul_(-2.0)
+                d.add_(sq[r0:r1, None]).add_(sq[None, c0:c1])
+                add_approx(ti, c0, c1, d)
+                if tj != ti:
+                    add_approx(tj, r0, r1, d.T.contiguous())
+
+    knn = np.empty((num, k), np.int64)
+    knn_dist = np.empty((num, k), np.float32)
+    row_max = np.empty(num, np.float32)
+    stats = prop.col_stats()
+    n_max, n_min = float(prop.sq.max()), float(prop.sq.min())
+    recomputed = failed = 0
+    for ti in range(n_tiles):
+        r0, r1 = starts[ti], stops[ti]
+        e, a = exact[ti], approx[ti]
+        val = torch.cat(e['val'], 1)
+        idx = torch.cat(e['idx'], 1)
+        mx = e['mx']
+        if a['val']:
+            rows = slice(r0 - num_query, r1 - num_query)
+            av, ai = torch.cat(a['val'], 1), torch.cat(a['idx'], 1)
+            hv, hi = torch.cat(a['hv'], 1), torch.cat(a['hi'], 1)
+            n_i = sq[r0:r1]
+            # |s~| from the row's smallest / largest d~ (+ their rounding)
+            s_abs = torch.maximum((n_i + n_max - av.min(1).values).abs(),
+                                  (n_i + n_min - hv.max(1).values).abs()) / 2
+            s_abs = s_abs + 2.0 ** -22 * (n_i + n_max)
+            err = 2 * prop.dot_bound(rows, stats, s_abs)
+            # + the float32 rounding of the strict distance and of the
+            # centring (|fl(x - mu)| differs from |x - mu| by 2^-24 relative)
+            err = (err + 2 * prop.dim * 2.0 ** -23 * prop.xn[rows] * stats[0]
+                   + 2.0 ** -21 * (n_i + n_max + 2 * s_abs)
+                   + 2.0 ** -21 * (prop.xn[rows] + stats[0]) ** 2)[:, None]
+            upper = torch.kthvalue(torch.cat([val, av + err], 1), k,
+                                   dim=1).values[:, None]
+            lower = torch.maximum(mx, (hv - err).max(1).values)[:, None]
+            ok = ((a['floor'][:, None] > upper + err)
+                  & (a['ceil'][:, None] < lower - err))[:, 0]
+            take = (av <= upper + err) & ok[:, None]
+            take_hi = (hv >= lower - err) & ok[:, None]
+            exact_av = torch.full_like(av, inf)
+            exact_hv = torch.full_like(hv, -inf)
+            for mask, store, cols in ((take, exact_av, ai),
+                                      (take_hi, exact_hv, hi)):
+                where = mask.nonzero(as_tuple=True)
+                if where[0].numel():
+                    store[where] = torch.from_numpy(src.pairs(
+                        (where[0] + r0).cpu().numpy(),
+                        cols[where].cpu().numpy())).to(store.device)
+            recomputed += int(take.sum()) + int(take_hi.sum())
+            val = torch.cat([val, exact_av], 1)
+            idx = torch.cat([idx, ai], 1)
+            mx = torch.maximum(mx, exact_hv.max(1).values)
+            bad = (~ok).nonzero(as_tuple=True)[0]
+            failed += bad.numel()
+            if bad.numel():  # not provable: the whole row in float32
+                val, idx, mx = val.clone(), idx.clone(), mx.clone()
+                for r, full in src.exact_rows(bad + r0):
+                    v, i = torch.topk(full, k, dim=1, largest=False,
+                                      sorted=False)
+                    pos = r - r0
+                    val[pos] = torch.cat([v, torch.full(
+                        (v.shape[0], val.shape[1] - k), inf,
+                        device=v.device)], 1)
+                    idx[pos] = torch.cat([i, torch.zeros(
+                        (v.shape[0], idx.shape[1] - k), dtype=i.dtype,
+                        device=i.device)], 1)
+                    mx[pos] = full.max(dim=1).values
+        v, pos = torch.topk(val, k, dim=1, largest=False, sorted=False)
+        idx = torch.gather(idx, 1, pos)
+        ordered = _sort_by_value_then_index(v, idx)
+        knn[r0:r1] = ordered.cpu().numpy()
+        knn_dist[r0:r1] = torch.gather(v, 1, _positions(idx, ordered)).cpu().numpy()
+        row_max[r0:r1] = mx.cpu().numpy()
+        exact[ti] = approx[ti] = None
+    src.stats = dict(proposals='bf16', recomputed_pairs=recomputed,
+                     recomputed_rows=failed, gallery_rows=num - num_query)
     return knn, knn_dist, row_max, qg
 
 
@@ -543,7 +759,8 @@ def k_reciprocal_distance(q_feats=None, g_feats=None, *, original_dist=None,
                                         Callable] = None,
                           k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
                           memory_mb: float = 512, device=None,
-                          fast_matmul: bool = True) -> np.ndarray:
+                          fast_matmul: bool = True,
+                          proposals: str = 'auto') -> np.ndarray:
     """k-reciprocal re-ranked ``(Q, G)`` distances from features or from a
     full original distance, optionally adjusted before the normalisation.
 
@@ -576,6 +793,11 @@ def k_reciprocal_distance(q_feats=None, g_feats=None, *, original_dist=None,
         device: torch device for the feature products (e.g. ``'cuda'``).
         fast_matmul (bool): allow the checked fast float32 product (see
             :func:`reidkit.evaluation.distance.fast_matmul`).
+        proposals (str): features only: ``'auto'`` proposes the
+            gallery-gallery neighbours with bf16 products (exact result, see
+            :func:`_knn_pass_proposed`) where they are fast and their error
+            bound holds on the inputs; ``'on'`` skips the speed test;
+            ``'off'`` computes every distance in float32.
 
     Returns:
         ndarray: ``(Q, G)`` float32 re-ranked distances.
@@ -615,7 +837,7 @@ def k_reciprocal_distance(q_feats=None, g_feats=None, *, original_dist=None,
                              f'{qf.shape[1]} vs {gf.shape[1]}')
         num_q = qf.shape[0]
         source = FeatureTiles(torch.cat([qf, gf.to(qf.device)]).cpu(),
-                              'sqeuclidean', device, fast_matmul)
+                              'sqeuclidean', device, fast_matmul, proposals)
     if adjust is not None:
         source = AdjustedTiles(source, adjust)
     return _final(source, num_q, int(k1), int(k2), float(lambda_value),
@@ -668,6 +890,9 @@ class KReciprocalReranker:
         device: torch device for the distance products (default CPU).
         fast_matmul (bool): allow the checked fast float32 product (see
             :func:`reidkit.evaluation.distance.fast_matmul`). Default True.
+        proposals (str): bf16 proposals of the gallery-gallery neighbours,
+            checked and proved exact (see :func:`k_reciprocal_distance`):
+            ``'auto'`` (default), ``'on'`` or ``'off'``.
         start_from (str): ``'features'`` or ``'dist'`` (see above).
         metric (str): distance of the query-query / gallery-gallery blocks
             for ``start_from='dist'``. Default ``'sqeuclidean'``.
@@ -685,7 +910,8 @@ class KReciprocalReranker:
 
     def __init__(self, k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
                  memory_mb: float = 512, device=None, fast_matmul: bool = True,
-                 start_from: str = 'features', metric: str = 'sqeuclidean'):
+                 start_from: str = 'features', metric: str = 'sqeuclidean',
+                 proposals: str = 'auto'):
         if k1 < 1 or k2 < 1:
             raise ValueError(f'k1 and k2 must be >= 1, got k1={k1}, k2={k2}')
         if not 0.0 <= lambda_value <= 1.0:
@@ -703,6 +929,9 @@ class KReciprocalReranker:
         self.fast_matmul = bool(fast_matmul)
         self.start_from = start_from
         self.metric = metric
+        self.proposals = proposals
+        #: how the last call's neighbour pass ran (proposals, recomputations)
+        self.last_stats = {}
 
     @property
     def discards_incoming_dist(self) -> bool:
@@ -721,7 +950,8 @@ class KReciprocalReranker:
                              f'{qf.shape[1]} vs {gf.shape[1]}')
         if self.start_from == 'features':
             return FeatureTiles(torch.cat([qf, gf.to(qf.device)]).cpu(),
-                                'sqeuclidean', self.device, self.fast_matmul)
+                                'sqeuclidean', self.device, self.fast_matmul,
+                                self.proposals)
         if dist is None:
             raise ValueError("KReciprocalReranker(start_from='dist') needs the "
                              'incoming (num_query, num_gallery) dist')
@@ -744,13 +974,18 @@ class KReciprocalReranker:
     def encode(self, q_feats, g_feats, dist=None, **meta):
         """Neighbour lists, row maxima, query-gallery distances and the
         (query-expanded) sparse weight matrix ``V`` of all ``Q + G`` items."""
-        return k_reciprocal_encode(self._source(q_feats, g_feats, dist, meta),
-                                   len(q_feats), self.k1, self.k2,
-                                   self.memory_mb)
+        source = self._source(q_feats, g_feats, dist, meta)
+        out = k_reciprocal_encode(source, len(q_feats), self.k1, self.k2,
+                                  self.memory_mb)
+        self.last_stats = dict(getattr(source, 'stats', {}))
+        return out
 
     def __call__(self, q_feats, g_feats, dist=None, **meta) -> np.ndarray:
-        return _final(self._source(q_feats, g_feats, dist, meta), len(q_feats),
-                      self.k1, self.k2, self.lambda_value, self.memory_mb)
+        source = self._source(q_feats, g_feats, dist, meta)
+        out = _final(source, len(q_feats), self.k1, self.k2,
+                     self.lambda_value, self.memory_mb)
+        self.last_stats = dict(getattr(source, 'stats', {}))
+        return out
 
 
 __all__ = ['KReciprocalReranker', 'k_reciprocal_distance',
