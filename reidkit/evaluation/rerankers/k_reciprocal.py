@@ -48,7 +48,8 @@ import scipy.sparse as sp
 import torch
 
 from ...registry import RERANKERS
-from ..distance import METRICS, as_features, bf16_proposals, fast_matmul
+from ..distance import (METRICS, as_features, bf16_proposals, fast_matmul,
+                        pair_dots)
 
 
 def _to_numpy_f32(x, name: str) -> np.ndarray:
@@ -132,26 +133,13 @@ class FeatureTiles:
         return d if raw and self.metric == 'sqeuclidean' else self._finish(d)
 
     def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        out = np.empty(rows.size, np.float32)
-        x = self.x.cpu()
-        norms = self.norms.cpu()
-        # small chunks into reused buffers: gathering all pairs at once
-        # costs 5-10x more (page faults on large temporaries)
-        step = 2048
-        buf_r = x.new_empty(step, x.shape[1])
-        buf_c = x.new_empty(step, x.shape[1])
-        for s0 in range(0, rows.size, step):
-            r = torch.from_numpy(rows[s0:s0 + step])
-            c = torch.from_numpy(cols[s0:s0 + step])
-            a = torch.index_select(x, 0, r, out=buf_r[:r.numel()])
-            b = torch.index_select(x, 0, c, out=buf_c[:r.numel()])
-            dots = torch.einsum('nd,nd->n', a, b)
-            if self.metric == 'cosine':
-                d = 1.0 - dots
-            else:
-                d = self._finish(norms[r] + norms[c] - 2.0 * dots)
-            out[s0:s0 + step] = d.numpy()
-        return out
+        r = torch.from_numpy(rows).to(self.x.device)
+        c = torch.from_numpy(cols).to(self.x.device)
+        dots = pair_dots(self.x, self.x, r, c)
+        if self.metric == 'cosine':
+            return (1.0 - dots).cpu().numpy()
+        return self._finish(self.norms[r] + self.norms[c]
+                            - 2.0 * dots).cpu().numpy()
 
 
 class MatrixTiles:
