@@ -83,7 +83,8 @@ def _topm_proposed(vp, gp, rows: torch.Tensor, m: int, valid_rows=None,
     kk = min(m + extra, num_g)
     val, idx = torch.topk(s, kk, dim=1, largest=True, sorted=False)
     floor = (val.min(1).values if kk < num_g
-             else torch.full((val.shape[0],), -float('inf')))[:, None]
+             else torch.full((val.shape[0],), -float('inf'),
+                             device=val.device))[:, None]
     lower = torch.topk(val - err, m, dim=1).values.min(1).values[:, None]
     ok = ((floor < lower - err) & torch.isfinite(lower))[:, 0]
     take = (val >= lower - err) & ok[:, None]
@@ -110,14 +111,15 @@ def _normalise(vals: torch.Tensor, idx: torch.Tensor):
     # Algorithm 1 divides by the largest similarity; guard zero / no hit
     top = torch.where((top == 0) | ~torch.isfinite(top), torch.ones_like(top),
                       top)
-    norm = torch.where(hit, vals / top, torch.zeros(()))
+    norm = torch.where(hit, vals / top, 0.0)
     return norm, idx, hit
 
 
 def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
                   variant_mask=None, block_size: int = 256,
                   g_valid=None, precision: str = 'fp32',
-                  proposals: str = 'auto', stats: Optional[dict] = None):
+                  proposals: str = 'auto', stats: Optional[dict] = None,
+                  device=None):
     """Algorithm 1 for every query at once.
 
     Args:
@@ -145,6 +147,8 @@ def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
             fast and the bound holds on the inputs, ``'on'`` skipping the
             speed test, ``'off'``.
         stats (dict, optional): filled with how the call ran.
+        device: torch device for the products and scores (e.g. ``'cuda'``);
+            the results come back on the CPU. Default: CPU.
 
     Returns:
         tuple: ``(scores, in_s, cos, uniq_pids, g_code)``: ``scores`` and
@@ -196,15 +200,20 @@ def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
     if m < 1:
         raise ValueError(f'DLCRRefinementReranker: m must be >= 1, got {m}')
 
+    dev = torch.device(device) if device is not None else torch.device('cpu')
+    qf, gf, vf, gf_mm = qf.to(dev), gf.to(dev), vf.to(dev), gf_mm.to(dev)
+    g_code_t = g_code_t.to(dev)
+    vmask = vmask.to(dev) if vmask is not None else None
+    valid = valid.to(dev) if valid is not None else None
     prop = None
     if mm_dtype == torch.float32 and num_l:
         prop = bf16_proposals(vf.reshape(-1, vf.shape[-1]), gf, mode=proposals)
     if stats is not None:
         stats.update(proposals='bf16' if prop else 'off', recomputed_pairs=0,
                      recomputed_rows=0, variant_rows=num_q * num_l)
-    scores = torch.zeros(num_q, num_p)
-    in_s = torch.zeros(num_q, num_p, dtype=torch.bool)
-    cos = torch.empty(num_q, num_g)
+    scores = torch.zeros(num_q, num_p, device=dev)
+    in_s = torch.zeros(num_q, num_p, dtype=torch.bool, device=dev)
+    cos = torch.empty(num_q, num_g, device=dev)
     # float32 products run in the faster float32-accurate CPU mode when the
     # check in fast_matmul passes (bf16 is a separate, less exact choice)
     with fast_matmul(gf, enabled=mm_dtype == torch.float32):
@@ -222,7 +231,7 @@ def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
                 q_sim = q_sim.masked_fill(~valid[start:stop], float('-inf'))
             q_norm, q_idx, q_hit = _topm_scores(q_sim, m)          # (b, m)
             if num_l and prop is not None:
-                rows = torch.arange(start * num_l, stop * num_l)
+                rows = torch.arange(start * num_l, stop * num_l, device=dev)
                 v_valid = (None if valid is None else
                            valid[start:stop, None].expand(b, num_l, num_g)
                            .reshape(-1, num_g))
@@ -246,9 +255,9 @@ def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
             else:
                 norm, idx, hit = q_norm[:, None], q_idx[:, None], q_hit[:, None]
             codes = g_code_t[idx]                       # identity of each hit
-            rows = torch.arange(b)[:, None, None].expand_as(codes)
+            rows = torch.arange(b, device=dev)[:, None, None].expand_as(codes)
             flat = (rows * num_p + codes).reshape(b, -1)
-            block_in_s = torch.zeros(b * num_p, dtype=torch.bool)
+            block_in_s = torch.zeros(b * num_p, dtype=torch.bool, device=dev)
             # S: the identities of the query's own top-m
             block_in_s[flat[:, :m][hit[:, 0]]] = True
             contrib = norm
@@ -257,13 +266,12 @@ def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
                 keep = block_in_s[flat[:, m:].reshape(-1)].reshape(b, num_l, m)
                 if vmask is not None:
                     keep &= vmask[start:stop, :, None]
-                contrib[:, 1:] = torch.where(keep, contrib[:, 1:],
-                                             torch.zeros(()))
-            block_scores = torch.zeros(b * num_p)
+                contrib[:, 1:] = torch.where(keep, contrib[:, 1:], 0.0)
+            block_scores = torch.zeros(b * num_p, device=dev)
             block_scores.index_add_(0, flat.reshape(-1), contrib.reshape(-1))
             scores[start:stop] = block_scores.view(b, num_p)
             in_s[start:stop] = block_in_s.view(b, num_p)
-    return scores, in_s, cos, uniq, g_code
+    return scores.cpu(), in_s.cpu(), cos.cpu(), uniq, g_code
 
 
 @RERANKERS.register_module()
@@ -298,6 +306,7 @@ class DLCRRefinementReranker:
             ``'fp32'``, the variants' top-m from bf16 proposals proved and
             re-checked in float32 (the same answer; see
             :func:`refine_scores`).
+        device: torch device for the products (e.g. ``'cuda'``).
         variant_fn (callable, optional): computes the variant features when
             meta has none.
 
@@ -312,7 +321,7 @@ class DLCRRefinementReranker:
                  fusion: str = 'rank', alpha: float = 1.0,
                  exclude_same_camera: bool = False, block_size: int = 256,
                  precision: str = 'fp32', variant_fn=None,
-                 proposals: str = 'auto') -> None:
+                 proposals: str = 'auto', device=None) -> None:
         if fusion not in ('rank', 'add'):
             raise ValueError("DLCRRefinementReranker: fusion must be 'rank' or "
                              f"'add', got {fusion!r}")
@@ -327,6 +336,7 @@ class DLCRRefinementReranker:
         self.precision = precision
         self.variant_fn = variant_fn
         self.proposals = proposals
+        self.device = device
         #: how the last call ran (bf16 proposals, recomputed pairs / rows)
         self.last_stats = {}
 
@@ -366,7 +376,7 @@ class DLCRRefinementReranker:
         scores, in_s, cos, _, g_code = refine_scores(
             q_feats, g_feats, meta['g_pids'], vf, self.m, mask,
             self.block_size, valid, self.precision, self.proposals,
-            self.last_stats)
+            self.last_stats, self.device)
         return self.fuse(scores, in_s, cos, g_code)
 
     def fuse(self, scores: torch.Tensor, in_s: torch.Tensor, cos: torch.Tensor,
