@@ -58,7 +58,7 @@ def _topm_scores(sim: torch.Tensor, m: int):
 
 
 def _topm_proposed(vp, gp, rows: torch.Tensor, m: int, valid_rows=None,
-                   extra: int = 11):
+                   extra: int = 27):
     """Top-``m`` similarities of the variant rows ``rows`` with the exact
     float32 answer, from bf16 proposals ("approximate, then exact").
 
@@ -207,7 +207,10 @@ def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
     valid = valid.to(dev) if valid is not None else None
     prop = None
     if mm_dtype == torch.float32 and num_l:
-        prop = bf16_proposals(vf.reshape(-1, vf.shape[-1]), gf, mode=proposals)
+        # two bf16 terms: top-m cosines of 4,096-d features are near-ties
+        # at one term's error (~5e-3)
+        prop = bf16_proposals(vf.reshape(-1, vf.shape[-1]), gf,
+                              mode=proposals, terms=2)
     if stats is not None:
         stats.update(proposals='bf16' if prop else 'off', recomputed_pairs=0,
                      recomputed_rows=0, variant_rows=num_q * num_l)

@@ -331,8 +331,15 @@ class Bf16Proposer:
     the actual inputs (a library whose bf16 product accumulated in bf16
     would fail it).
 
+    With ``terms=2`` the features are split ``x = hi + lo`` (both bf16) and
+    the product is ``hi.hi' + hi.lo' + lo.hi'`` (three bf16 products): the
+    input-rounding term shrinks from ~2^-8 to ~2^-16 relative (plus the
+    dropped ``|lo||lo'|``), for near-ties such as the top-m of random
+    4,096-d features.
+
     Args:
         x (Tensor): ``(N, D)`` float32 features (CPU or GPU).
+        terms (int): 1 or 2 bf16 terms per feature.
 
     Example:
         >>> p = Bf16Proposer(torch.randn(100, 64))
@@ -340,33 +347,58 @@ class Bf16Proposer:
         >>> err = p.dot_bound(slice(0, 10), p.col_stats(), s.float().abs().amax(1))
     """
 
-    def __init__(self, x: torch.Tensor):
+    def __init__(self, x: torch.Tensor, terms: int = 1):
+        if terms not in (1, 2):
+            raise ValueError(f'terms must be 1 or 2, got {terms}')
         self.x = x
+        self.terms = terms
         self.low = x.to(torch.bfloat16)
         low32 = self.low.float()
+        if terms == 2:
+            self.low2 = (x - low32).to(torch.bfloat16)
+            l2 = self.low2.float()
+            self.l2n = l2.norm(dim=1)
+            low32 = low32 + l2
         self.xn = x.norm(dim=1)
         self.dn = (x - low32).norm(dim=1)
-        self.ln = low32.norm(dim=1)
+        self.ln = self.low.float().norm(dim=1)
         self.dim = x.shape[1]
 
     def products(self, other: 'Bf16Proposer', rows, cols) -> torch.Tensor:
-        """bf16 products of ``self.low[rows]`` and ``other.low[cols]``."""
-        return self.low[rows] @ other.low[cols].T
+        """bf16 product(s) of rows ``rows`` and ``other``'s rows ``cols``
+        (bf16 for ``terms=1``, their float32 sum for ``terms=2``)."""
+        out = self.low[rows] @ other.low[cols].T
+        if self.terms == 2:
+            out = (out.float() + (self.low[rows] @ other.low2[cols].T).float()
+                   + (self.low2[rows] @ other.low[cols].T).float())
+        return out
 
     def col_stats(self, cols=slice(None)):
         """Maxima over columns ``cols`` used by :meth:`dot_bound`."""
-        return (float(self.xn[cols].max()), float(self.dn[cols].max()),
-                float(self.ln[cols].max()))
+        stats = (float(self.xn[cols].max()), float(self.dn[cols].max()),
+                 float(self.ln[cols].max()))
+        if self.terms == 2:
+            stats += (float(self.l2n[cols].max()),)
+        return stats
 
     def dot_bound(self, rows, stats, s_abs_max) -> torch.Tensor:
         """Per row of ``rows``: a bound on ``|x_i.y_j - s_hat_ij|`` for every
         column ``j`` of ``stats`` (:meth:`col_stats`), given ``s_abs_max``
         (per row, ``>= max_j |s_hat_ij|``)."""
-        xn_c, dn_c, ln_c = stats
+        xn_c, dn_c, ln_c = stats[:3]
         xn, dn, ln = self.xn[rows], self.dn[rows], self.ln[rows]
-        bound = (dn * xn_c + xn * dn_c + dn * dn_c
-                 + self.dim * 2.0 ** -23 * ln * ln_c
+        # |x - x~| = dn with x~ the (sum of the) bf16 term(s); |x~| <= xn + dn
+        bound = (dn * (xn_c + dn_c) + (xn + dn) * dn_c
+                 + self.terms * self.dim * 2.0 ** -23 * ln * ln_c
                  + _BF16_EPS * s_abs_max)
+        if self.terms == 2:
+            l2n, l2n_c = self.l2n[rows], stats[3]
+            # the dropped lo.lo' term, the cross terms' accumulation and
+            # bf16 output rounding, and the float32 sum of the three
+            bound = (bound + l2n * l2n_c
+                     + (self.dim * 2.0 ** -23 + _BF16_EPS)
+                     * (ln * l2n_c + l2n * ln_c)
+                     + 2.0 ** -22 * (s_abs_max + ln * ln_c))
         return bound * (1 + 1e-4) + 1e-30  # rounding of the bound itself
 
     def check(self, other: 'Bf16Proposer', sample: int = 256) -> bool:
@@ -413,7 +445,7 @@ def bf16_products_fast(dim: int, device='cpu') -> bool:
 
 
 def bf16_proposals(x: torch.Tensor, other: Optional[torch.Tensor] = None,
-                   mode: str = 'auto'):
+                   mode: str = 'auto', terms: int = 1):
     """Decide, for this call, whether to propose candidates with bf16
     products; returns ``(proposer_x, proposer_other)`` or ``None``.
 
@@ -421,7 +453,7 @@ def bf16_proposals(x: torch.Tensor, other: Optional[torch.Tensor] = None,
     holds on a sample of ``x``, ``other``), ``'on'`` (skip the speed test,
     keep the accuracy check: what tests use on CPUs without fast bf16) or
     ``'off'``. ``REIDKIT_BF16_PROPOSALS=0`` forces ``'off'``, ``=on``
-    forces ``'on'``.
+    forces ``'on'``. ``terms``: see :class:`Bf16Proposer`.
     """
     env = os.environ.get('REIDKIT_BF16_PROPOSALS', '').strip().lower()
     if env in ('0', 'off', 'false', 'no'):
@@ -434,8 +466,8 @@ def bf16_proposals(x: torch.Tensor, other: Optional[torch.Tensor] = None,
         return None
     if mode == 'auto' and not bf16_products_fast(x.shape[1], x.device):
         return None
-    px = Bf16Proposer(x)
-    po = px if other is None else Bf16Proposer(other)
+    px = Bf16Proposer(x, terms)
+    po = px if other is None else Bf16Proposer(other, terms)
     return (px, po) if px.check(po) else None
 
 

@@ -132,3 +132,20 @@ def test_bf16_bound_holds_and_a_wrong_product_is_caught(monkeypatch):
                         .to(torch.float8_e5m2).to(torch.bfloat16))
     assert not p.check(p)
     assert distance.bf16_proposals(x, mode='on') is None
+
+
+def test_two_term_bf16_bound_is_tighter_and_holds():
+    from reidkit.evaluation.distance import Bf16Proposer
+    g = torch.Generator().manual_seed(0)
+    x = torch.nn.functional.normalize(torch.randn(200, 1024, generator=g), dim=1)
+    y = torch.nn.functional.normalize(torch.randn(500, 1024, generator=g), dim=1)
+    exact = x.double() @ y.double().T
+    bounds = []
+    for terms in (1, 2):
+        p, q = Bf16Proposer(x, terms), Bf16Proposer(y, terms)
+        s = p.products(q, slice(None), slice(None)).float()
+        b = p.dot_bound(slice(None), q.col_stats(), s.abs().amax(1)).double()
+        assert bool(((s.double() - exact).abs() <= b[:, None]).all())
+        assert p.check(q)
+        bounds.append(float(b.max()))
+    assert bounds[1] < bounds[0] / 2
