@@ -37,6 +37,12 @@ optionally minus an ``adjust`` matrix / callable before the per-column max
 normalisation, as the strong vehicle baseline (track2_aicity_2021,
 ``lib/utils/post_process.py``) does with ``0.1 D_orientation + 0.1 D_camera``.
 The public entry point for all of them is :func:`k_reciprocal_distance`.
+
+For features, the gallery-gallery tiles can come from bf16 products whose
+error is bounded per row, with the candidates recomputed in float32
+("approximate, then exact", :func:`_knn_pass_proposed`): the same neighbour
+lists and distances, used where bf16 products are fast (checked per call,
+``proposals='auto'``; ``REIDKIT_BF16_PROPOSALS=0`` forces it off).
 """
 from __future__ import annotations
 
