@@ -22,6 +22,14 @@ Sizes: ``--size market`` (3,368 x 15,913, 2,048-d), ``--size msmt``
 (11,659 x 82,161, 2,048-d; only reidkit: the peers need dense (Q+G)^2 arrays,
 35 GB each in float32).
 
+``--size mid`` is 2,000 x 8,000 with 256-d features. ``--fast-matmul off``
+sets ``REIDKIT_FAST_MATMUL=0`` (reidkit's checked bf16-emulated float32
+product refused, as on Intel AMX CPUs); ``--proposals`` chooses reidkit's
+bf16-proposed neighbour pass (``auto``: where bf16 products are fast). The
+header names the CPU model and the load; memory is reported as the peak RSS
+and as the peak above the interpreter's own baseline (measured in each child
+after the features were made).
+
 Run: ``.venv/bin/python benchmarks/bench_rerank.py --size market``
 """
 import argparse
@@ -39,8 +47,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, 'benchmarks'))
 
-SIZES = dict(market=(3368, 15913, 751), msmt=(11659, 82161, 3060),
-             small=(500, 2500, 150))
+#: (queries, gallery, identities, feature dimension)
+SIZES = dict(market=(3368, 15913, 751, 2048), msmt=(11659, 82161, 3060, 2048),
+             mid=(2000, 8000, 500, 256), small=(500, 2500, 150, 2048))
+#: where ``pip install --target`` put the peers (see benchmarks/README.md)
+DEFAULT_PEERS = os.path.join(ROOT, '.bench_peers', 'site')
 
 
 def maxrss_mb():
@@ -54,19 +65,36 @@ def cpu_s():
     return r.ru_utime + r.ru_stime
 
 
-def run_one(method, size, peers, tools, memory_mb=256, save=None, noise=3.0):
+def cpu_model():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or 'unknown CPU'
+
+
+def run_one(method, size, peers, tools, memory_mb=256, save=None, noise=3.0,
+            proposals='auto', device=None):
     from bench_eval import market_like
     from reidkit.evaluation import rank
-    num_q, num_g, num_ids = SIZES[size]
-    qf, gf, qp, gp, qc, gc = market_like(num_q=num_q, num_g=num_g,
+    num_q, num_g, num_ids, dim = SIZES[size]
+    qf, gf, qp, gp, qc, gc = market_like(num_q=num_q, num_g=num_g, dim=dim,
                                          num_ids=num_ids, noise=noise)
     base = maxrss_mb()
+    stats = {}
     t = time.perf_counter()
     cpu0 = cpu_s()
     if method == 'reidkit':
         from reidkit.evaluation.rerankers import KReciprocalReranker
-        dist = KReciprocalReranker(k1=20, k2=6, lambda_value=0.3,
-                                   memory_mb=memory_mb)(qf, gf)
+        rr = KReciprocalReranker(k1=20, k2=6, lambda_value=0.3,
+                                 memory_mb=memory_mb, proposals=proposals,
+                                 device=device)
+        dist = rr(qf, gf)
+        stats = rr.last_stats
     elif method == 'torchreid':
         sys.path.insert(0, peers)
         import importlib.util
@@ -110,7 +138,7 @@ def run_one(method, size, peers, tools, memory_mb=256, save=None, noise=3.0):
     return dict(method=method, size=size, rerank_s=elapsed, cpu_s=cpu,
                 rank_s=rank_s, load_avg=os.getloadavg()[0],
                 peak_rss_mb=max(peak, maxrss_mb()), baseline_rss_mb=base,
-                mAP=res['mAP'], mINP=res['mINP'],
+                mAP=res['mAP'], mINP=res['mINP'], stats=stats,
                 cmc=res['cmc'][:20].tolist())
 
 
@@ -119,8 +147,9 @@ def main():
     parser.add_argument('--size', default='market', choices=sorted(SIZES))
     parser.add_argument('--methods', default=None,
                         help='comma list (default: all that fit the size)')
-    parser.add_argument('--peers', default='/work/bench_peers')
-    parser.add_argument('--tools', default='/work/bench_tools')
+    parser.add_argument('--peers', default=DEFAULT_PEERS)
+    parser.add_argument('--tools', default=os.path.join(ROOT, '.bench_peers',
+                                                        'tools'))
     parser.add_argument('--timeout', type=float, default=1800,
                         help='seconds per method before it is reported as '
                              'not finished')
@@ -135,11 +164,20 @@ def main():
                              '(3.0: mAP 0.73 before re-ranking; larger is '
                              'harder)')
     parser.add_argument('--json', help='also write the results here')
+    parser.add_argument('--fast-matmul', default='allowed',
+                        choices=['allowed', 'off'],
+                        help="'off': REIDKIT_FAST_MATMUL=0 in the children")
+    parser.add_argument('--proposals', default='auto',
+                        choices=['auto', 'on', 'off'])
+    parser.add_argument('--device', default=None,
+                        help="reidkit's products on this torch device "
+                             "(e.g. cuda); the peers run on the CPU")
     args = parser.parse_args()
 
     if args.one:  # child process
         result = run_one(args.one, args.size, args.peers, args.tools,
-                         args.memory_mb, args.save_dist, args.noise)
+                         args.memory_mb, args.save_dist, args.noise,
+                         args.proposals, args.device)
         print('RESULT ' + json.dumps(result))
         return
 
@@ -147,16 +185,26 @@ def main():
                ['reidkit'] if args.size == 'msmt' else
                ['reidkit', 'torchreid', 'fastreid'])
     results = {}
+    env = dict(os.environ)
+    if args.fast_matmul == 'off':
+        env['REIDKIT_FAST_MATMUL'] = '0'
+    print(f'{cpu_model()}, {os.cpu_count()} CPUs, torch threads '
+          f'{torch.get_num_threads()}; size {args.size} {SIZES[args.size]}; '
+          f'fast float32 mode {args.fast_matmul}; proposals {args.proposals}; '
+          f'load {os.getloadavg()}')
     for method in methods:
         cmd = [sys.executable, os.path.abspath(__file__), '--size', args.size,
                '--peers', args.peers, '--tools', args.tools, '--one', method,
-               '--memory-mb', str(args.memory_mb), '--noise', str(args.noise)]
+               '--memory-mb', str(args.memory_mb), '--noise', str(args.noise),
+               '--proposals', args.proposals]
+        if args.device:
+            cmd += ['--device', args.device]
         if args.save_dist:
             cmd += ['--save-dist', args.save_dist]
         t = time.perf_counter()
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True,
-                                  timeout=args.timeout)
+                                  timeout=args.timeout, env=env)
         except subprocess.TimeoutExpired:
             print(f'{method:10s} did not finish in {args.timeout:.0f} s')
             results[method] = dict(error=f'timeout after {args.timeout:.0f} s')
@@ -176,7 +224,7 @@ def main():
               f'peak RSS {r["peak_rss_mb"]:8.0f} MB '
               f'(+{r["peak_rss_mb"] - r["baseline_rss_mb"]:.0f} over features)  '
               f'mAP {r["mAP"]:.6f}  R1 {r["cmc"][0]:.6f}  '
-              f'rank {r["rank_s"]:.1f} s')
+              f'rank {r["rank_s"]:.1f} s {r.get("stats") or ""}')
     ours = results.get('reidkit', {})
     if 'rerank_s' in ours:
         for name, r in results.items():
@@ -206,7 +254,11 @@ def main():
             print(f'{name}: max |final distance diff| '
                   f'{r["dist_max_abs_diff"]:.2e}, rows with the same top-{top} '
                   f'list {100 * same_top:.2f}%')
+    print(f'load at the end {os.getloadavg()}')
     if args.json:
+        results['_env'] = dict(cpu=cpu_model(), load_end=os.getloadavg(),
+                               fast_matmul=args.fast_matmul,
+                               proposals=args.proposals, size=args.size)
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=1)
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reidkit.evaluation.distance import fast_matmul
+from reidkit.evaluation.distance import bf16_proposals, fast_matmul, pair_dots
 from reidkit.registry import RERANKERS
 
 __all__ = ['DLCRRefinementReranker', 'refine_scores']
@@ -54,18 +54,72 @@ def _topm_scores(sim: torch.Tensor, m: int):
     ``hit`` is False for slots filled by excluded (``-inf``) gallery items.
     """
     vals, idx = torch.topk(sim, m, dim=-1, largest=True, sorted=True)
+    return _normalise(vals, idx)
+
+
+def _topm_proposed(vp, gp, rows: torch.Tensor, m: int, valid_rows=None,
+                   extra: int = 27):
+    """Top-``m`` similarities of the variant rows ``rows`` with the exact
+    float32 answer, from bf16 proposals ("approximate, then exact").
+
+    The bf16 product ``s~`` keeps each row's ``m + extra`` largest entries;
+    with ``e`` the row's proven bound on ``|s~ - s|`` (the bf16 bound of
+    :class:`~reidkit.evaluation.distance.Bf16Proposer` plus the float32
+    product's own rounding), ``L`` = the m-th largest ``s~ - e`` is at most
+    the true m-th similarity, so every true top-m entry has ``s~ >= L - e``;
+    the row is proved when the smallest kept ``s~`` is below ``L - e``.
+    Those candidates are recomputed in float32 and the top ``m`` taken from
+    them; unproved rows (and rows with excluded gallery items among the top
+    ``m``) get the full float32 row. Returns ``(vals, idx, n_pairs,
+    n_rows_recomputed)`` like ``torch.topk(sorted=True)``.
+    """
+    num_g = gp.x.shape[0]
+    s = vp.products(gp, rows, slice(None)).float()
+    err = vp.dot_bound(rows, gp.col_stats(), s.abs().amax(1))
+    err = (err + 2 * vp.dim * 2.0 ** -23 * vp.xn[rows] * gp.col_stats()[0]
+           )[:, None]
+    if valid_rows is not None:
+        s.masked_fill_(~valid_rows, float('-inf'))
+    kk = min(m + extra, num_g)
+    val, idx = torch.topk(s, kk, dim=1, largest=True, sorted=False)
+    floor = (val.min(1).values if kk < num_g
+             else torch.full((val.shape[0],), -float('inf'),
+                             device=val.device))[:, None]
+    lower = torch.topk(val - err, m, dim=1).values.min(1).values[:, None]
+    ok = ((floor < lower - err) & torch.isfinite(lower))[:, 0]
+    take = (val >= lower - err) & ok[:, None]
+    exact = torch.full_like(val, -float('inf'))
+    where = take.nonzero(as_tuple=True)
+    if where[0].numel():
+        exact[where] = pair_dots(vp.x, gp.x, rows[where[0]], idx[where])
+    vals, pos = torch.topk(exact, m, dim=1, largest=True, sorted=True)
+    top_idx = torch.gather(idx, 1, pos)
+    bad = (~ok).nonzero(as_tuple=True)[0]
+    if bad.numel():
+        full = vp.x[rows[bad]] @ gp.x.T
+        if valid_rows is not None:
+            full.masked_fill_(~valid_rows[bad], float('-inf'))
+        vals[bad], top_idx[bad] = torch.topk(full, m, dim=1, largest=True,
+                                             sorted=True)
+    return vals, top_idx, int(take.sum()), int(bad.numel())
+
+
+def _normalise(vals: torch.Tensor, idx: torch.Tensor):
+    """``(vals / first, idx, hit)`` for sorted top-m ``vals``."""
     hit = torch.isfinite(vals)
     top = vals[..., :1]
     # Algorithm 1 divides by the largest similarity; guard zero / no hit
     top = torch.where((top == 0) | ~torch.isfinite(top), torch.ones_like(top),
                       top)
-    norm = torch.where(hit, vals / top, torch.zeros(()))
+    norm = torch.where(hit, vals / top, 0.0)
     return norm, idx, hit
 
 
 def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
                   variant_mask=None, block_size: int = 256,
-                  g_valid=None, precision: str = 'fp32'):
+                  g_valid=None, precision: str = 'fp32',
+                  proposals: str = 'auto', stats: Optional[dict] = None,
+                  device=None):
     """Algorithm 1 for every query at once.
 
     Args:
@@ -87,6 +141,14 @@ def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
             ``'bf16'``: similarities from
             bfloat16 products (several times faster on CPUs with AVX512-BF16
             or AMX; cosines off by up to ~1e-2, so near-ties may swap).
+        proposals (str): with ``'fp32'``: the variants' top-m from bf16
+            proposals re-checked in float32 (the same answer, see
+            :func:`_topm_proposed`): ``'auto'`` where bf16 products are
+            fast and the bound holds on the inputs, ``'on'`` skipping the
+            speed test, ``'off'``.
+        stats (dict, optional): filled with how the call ran.
+        device: torch device for the products and scores (e.g. ``'cuda'``);
+            the results come back on the CPU. Default: CPU.
 
     Returns:
         tuple: ``(scores, in_s, cos, uniq_pids, g_code)``: ``scores`` and
@@ -138,9 +200,23 @@ def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
     if m < 1:
         raise ValueError(f'DLCRRefinementReranker: m must be >= 1, got {m}')
 
-    scores = torch.zeros(num_q, num_p)
-    in_s = torch.zeros(num_q, num_p, dtype=torch.bool)
-    cos = torch.empty(num_q, num_g)
+    dev = torch.device(device) if device is not None else torch.device('cpu')
+    qf, gf, vf, gf_mm = qf.to(dev), gf.to(dev), vf.to(dev), gf_mm.to(dev)
+    g_code_t = g_code_t.to(dev)
+    vmask = vmask.to(dev) if vmask is not None else None
+    valid = valid.to(dev) if valid is not None else None
+    prop = None
+    if mm_dtype == torch.float32 and num_l:
+        # two bf16 terms: top-m cosines of 4,096-d features are near-ties
+        # at one term's error (~5e-3)
+        prop = bf16_proposals(vf.reshape(-1, vf.shape[-1]), gf,
+                              mode=proposals, terms=2)
+    if stats is not None:
+        stats.update(proposals='bf16' if prop else 'off', recomputed_pairs=0,
+                     recomputed_rows=0, variant_rows=num_q * num_l)
+    scores = torch.zeros(num_q, num_p, device=dev)
+    in_s = torch.zeros(num_q, num_p, dtype=torch.bool, device=dev)
+    cos = torch.empty(num_q, num_g, device=dev)
     # float32 products run in the faster float32-accurate CPU mode when the
     # check in fast_matmul passes (bf16 is a separate, less exact choice)
     with fast_matmul(gf, enabled=mm_dtype == torch.float32):
@@ -157,21 +233,34 @@ def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
             if valid is not None:
                 q_sim = q_sim.masked_fill(~valid[start:stop], float('-inf'))
             q_norm, q_idx, q_hit = _topm_scores(q_sim, m)          # (b, m)
-            if num_l:
+            if num_l and prop is not None:
+                rows = torch.arange(start * num_l, stop * num_l, device=dev)
+                v_valid = (None if valid is None else
+                           valid[start:stop, None].expand(b, num_l, num_g)
+                           .reshape(-1, num_g))
+                vals, idx, n_pairs, n_rows = _topm_proposed(
+                    prop[0], prop[1], rows, m, v_valid)
+                if stats is not None:
+                    stats['recomputed_pairs'] += n_pairs
+                    stats['recomputed_rows'] += n_rows
+                v_norm, v_idx, v_hit = _normalise(vals.view(b, num_l, m),
+                                                  idx.view(b, num_l, m))
+            if num_l and prop is None:
                 v_sim = (vf[start:stop].reshape(-1, vf.shape[-1]).to(mm_dtype)
                          @ gf_mm).float().view(b, num_l, num_g)
                 if valid is not None:
                     v_sim.masked_fill_(~valid[start:stop, None], float('-inf'))
                 v_norm, v_idx, v_hit = _topm_scores(v_sim, m)      # (b, l, m)
+            if num_l:
                 norm = torch.cat([q_norm[:, None], v_norm], 1)
                 idx = torch.cat([q_idx[:, None], v_idx], 1)
                 hit = torch.cat([q_hit[:, None], v_hit], 1)
             else:
                 norm, idx, hit = q_norm[:, None], q_idx[:, None], q_hit[:, None]
             codes = g_code_t[idx]                       # identity of each hit
-            rows = torch.arange(b)[:, None, None].expand_as(codes)
+            rows = torch.arange(b, device=dev)[:, None, None].expand_as(codes)
             flat = (rows * num_p + codes).reshape(b, -1)
-            block_in_s = torch.zeros(b * num_p, dtype=torch.bool)
+            block_in_s = torch.zeros(b * num_p, dtype=torch.bool, device=dev)
             # S: the identities of the query's own top-m
             block_in_s[flat[:, :m][hit[:, 0]]] = True
             contrib = norm
@@ -180,13 +269,12 @@ def refine_scores(q_feats, g_feats, g_pids, variant_feats, m: int = 5,
                 keep = block_in_s[flat[:, m:].reshape(-1)].reshape(b, num_l, m)
                 if vmask is not None:
                     keep &= vmask[start:stop, :, None]
-                contrib[:, 1:] = torch.where(keep, contrib[:, 1:],
-                                             torch.zeros(()))
-            block_scores = torch.zeros(b * num_p)
+                contrib[:, 1:] = torch.where(keep, contrib[:, 1:], 0.0)
+            block_scores = torch.zeros(b * num_p, device=dev)
             block_scores.index_add_(0, flat.reshape(-1), contrib.reshape(-1))
             scores[start:stop] = block_scores.view(b, num_p)
             in_s[start:stop] = block_in_s.view(b, num_p)
-    return scores, in_s, cos, uniq, g_code
+    return scores.cpu(), in_s.cpu(), cos.cpu(), uniq, g_code
 
 
 @RERANKERS.register_module()
@@ -217,6 +305,11 @@ class DLCRRefinementReranker:
         block_size (int): queries per block.
         precision (str): ``'fp32'`` (default, exact) or ``'bf16'`` (faster
             similarity products, see :func:`refine_scores`).
+        proposals (str): ``'auto'`` (default), ``'on'`` or ``'off'``: with
+            ``'fp32'``, the variants' top-m from bf16 proposals proved and
+            re-checked in float32 (the same answer; see
+            :func:`refine_scores`).
+        device: torch device for the products (e.g. ``'cuda'``).
         variant_fn (callable, optional): computes the variant features when
             meta has none.
 
@@ -230,7 +323,8 @@ class DLCRRefinementReranker:
     def __init__(self, m: int = 5, num_variants: Optional[int] = None,
                  fusion: str = 'rank', alpha: float = 1.0,
                  exclude_same_camera: bool = False, block_size: int = 256,
-                 precision: str = 'fp32', variant_fn=None) -> None:
+                 precision: str = 'fp32', variant_fn=None,
+                 proposals: str = 'auto', device=None) -> None:
         if fusion not in ('rank', 'add'):
             raise ValueError("DLCRRefinementReranker: fusion must be 'rank' or "
                              f"'add', got {fusion!r}")
@@ -244,6 +338,14 @@ class DLCRRefinementReranker:
         self.block_size = int(block_size)
         self.precision = precision
         self.variant_fn = variant_fn
+        self.proposals = proposals
+        self.device = device
+        #: how the last call ran (bf16 proposals, recomputed pairs / rows)
+        self.last_stats = {}
+
+    #: Algorithm 1 ranks by its own cosine similarities: a chain step before
+    #: it would be dropped, so it must come first (checked by build_chain)
+    discards_incoming_dist = True
 
     def variant_features(self, meta: dict):
         for key in VARIANT_KEYS:
@@ -276,7 +378,8 @@ class DLCRRefinementReranker:
                      != np.asarray(meta['g_camids'])[None])
         scores, in_s, cos, _, g_code = refine_scores(
             q_feats, g_feats, meta['g_pids'], vf, self.m, mask,
-            self.block_size, valid, self.precision)
+            self.block_size, valid, self.precision, self.proposals,
+            self.last_stats, self.device)
         return self.fuse(scores, in_s, cos, g_code)
 
     def fuse(self, scores: torch.Tensor, in_s: torch.Tensor, cos: torch.Tensor,

@@ -15,6 +15,7 @@ Metrics:
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Optional, Union
 
 import numpy as np
@@ -60,6 +61,14 @@ def _mkldnn_fp32_precision(mode: str):
         backend.fp32_precision = old
 
 
+def fast_mode_allowed(env: str) -> bool:
+    """False when the environment variable ``env`` is ``0`` / ``off`` /
+    ``false``: forces the strict fallback of that fast mode everywhere (to
+    reproduce another CPU's behaviour, or to rule the mode out)."""
+    return os.environ.get(env, '1').strip().lower() not in ('0', 'off', 'false',
+                                                            'no')
+
+
 def fast_matmul(x: torch.Tensor, enabled: bool = True, sample: int = 1024):
     """A context in which float32 products of rows of ``x`` run faster on CPU
     when that keeps float32 accuracy.
@@ -70,8 +79,10 @@ def fast_matmul(x: torch.Tensor, enabled: bool = True, sample: int = 1024):
     On other CPUs the same mode may round the inputs to bfloat16 (errors
     around 1e-3). So the mode is switched on only after a check on a sample of
     ``x``: the fast product must be within :data:`FAST_MATMUL_TOLERANCE`
-    (relative) of the strict one. Otherwise, on GPUs, for non-float32 data or
-    with ``enabled=False`` the block runs unchanged.
+    (relative) of the strict one. Otherwise, on GPUs, for non-float32 data,
+    with ``enabled=False`` or with ``REIDKIT_FAST_MATMUL=0`` in the
+    environment (what an Intel AMX CPU, where the check fails, gets) the
+    block runs unchanged.
 
     Args:
         x (Tensor): ``(N, D)`` features whose products the block computes.
@@ -84,7 +95,8 @@ def fast_matmul(x: torch.Tensor, enabled: bool = True, sample: int = 1024):
         >>> with fast_matmul(x):
         ...     d = x @ x.T
     """
-    if not (enabled and x.device.type == 'cpu' and x.dtype == torch.float32
+    if not (enabled and fast_mode_allowed('REIDKIT_FAST_MATMUL')
+            and x.device.type == 'cpu' and x.dtype == torch.float32
             and x.shape[0] >= 2 and x.shape[1] >= 64):
         return contextlib.nullcontext(False)
     rows = x[torch.linspace(0, x.shape[0] - 1, min(sample, x.shape[0])).long()]
@@ -288,3 +300,195 @@ def _faiss_topk(qf, gf, k, metric, device, index, nlist, nprobe):
 
 
 __all__ = ['compute_distance', 'topk', 'as_features', 'fast_matmul', 'METRICS']
+
+
+# --- approximate, then exact: bfloat16 proposals with a proven error bound ---
+
+#: relative rounding of a float32 -> bfloat16 conversion (round to nearest
+#: is 2^-9; 2^-8 leaves room for any rounding mode)
+_BF16_EPS = 2.0 ** -8
+#: bf16 products must take at most this fraction of the float32 product's
+#: time to be worth proposing with (the exact re-check costs the rest)
+BF16_SPEED_RATIO = 0.6
+_BF16_SPEED_CACHE: dict = {}
+
+
+class Bf16Proposer:
+    """A bfloat16 copy of float32 features, with what is needed to bound
+    the error of the products computed from it.
+
+    With ``x_hat = bf16(x)`` and ``delta = x - x_hat`` (known exactly), the
+    bf16 product ``s_hat`` of two rows (float32 accumulation, rounded to
+    bfloat16 on output) satisfies, for every pair::
+
+        |x.y - s_hat| <= |d_x||y| + |x||d_y| + |d_x||d_y|      (input rounding)
+                         + D 2^-23 |x_hat||y_hat|              (accumulation)
+                         + 2^-8 |s_hat|                        (output rounding)
+
+    :meth:`dot_bound` evaluates it per row against the column maxima, so a
+    row's candidates can be proved complete (see the k-reciprocal neighbour
+    pass and DLCR refinement). :meth:`check` tests the bound on a sample of
+    the actual inputs (a library whose bf16 product accumulated in bf16
+    would fail it).
+
+    With ``terms=2`` the features are split ``x = hi + lo`` (both bf16) and
+    the product is ``hi.hi' + hi.lo' + lo.hi'`` (three bf16 products): the
+    input-rounding term shrinks from ~2^-8 to ~2^-16 relative (plus the
+    dropped ``|lo||lo'|``), for near-ties such as the top-m of random
+    4,096-d features.
+
+    Args:
+        x (Tensor): ``(N, D)`` float32 features (CPU or GPU).
+        terms (int): 1 or 2 bf16 terms per feature.
+
+    Example:
+        >>> p = Bf16Proposer(torch.randn(100, 64))
+        >>> s = p.products(p, slice(0, 10), slice(0, 100))   # (10, 100) bf16
+        >>> err = p.dot_bound(slice(0, 10), p.col_stats(), s.float().abs().amax(1))
+    """
+
+    def __init__(self, x: torch.Tensor, terms: int = 1):
+        if terms not in (1, 2):
+            raise ValueError(f'terms must be 1 or 2, got {terms}')
+        self.x = x
+        self.terms = terms
+        self.low = x.to(torch.bfloat16)
+        low32 = self.low.float()
+        if terms == 2:
+            self.low2 = (x - low32).to(torch.bfloat16)
+            l2 = self.low2.float()
+            self.l2n = l2.norm(dim=1)
+            low32 = low32 + l2
+        self.xn = x.norm(dim=1)
+        self.dn = (x - low32).norm(dim=1)
+        self.ln = self.low.float().norm(dim=1)
+        self.dim = x.shape[1]
+
+    def products(self, other: 'Bf16Proposer', rows, cols) -> torch.Tensor:
+        """bf16 product(s) of rows ``rows`` and ``other``'s rows ``cols``
+        (bf16 for ``terms=1``, their float32 sum for ``terms=2``)."""
+        out = self.low[rows] @ other.low[cols].T
+        if self.terms == 2:
+            out = (out.float() + (self.low[rows] @ other.low2[cols].T).float()
+                   + (self.low2[rows] @ other.low[cols].T).float())
+        return out
+
+    def col_stats(self, cols=slice(None)):
+        """Maxima over columns ``cols`` used by :meth:`dot_bound`."""
+        stats = (float(self.xn[cols].max()), float(self.dn[cols].max()),
+                 float(self.ln[cols].max()))
+        if self.terms == 2:
+            stats += (float(self.l2n[cols].max()),)
+        return stats
+
+    def dot_bound(self, rows, stats, s_abs_max) -> torch.Tensor:
+        """Per row of ``rows``: a bound on ``|x_i.y_j - s_hat_ij|`` for every
+        column ``j`` of ``stats`` (:meth:`col_stats`), given ``s_abs_max``
+        (per row, ``>= max_j |s_hat_ij|``)."""
+        xn_c, dn_c, ln_c = stats[:3]
+        xn, dn, ln = self.xn[rows], self.dn[rows], self.ln[rows]
+        # |x - x~| = dn with x~ the (sum of the) bf16 term(s); |x~| <= xn + dn
+        bound = (dn * (xn_c + dn_c) + (xn + dn) * dn_c
+                 + self.terms * self.dim * 2.0 ** -23 * ln * ln_c
+                 + _BF16_EPS * s_abs_max)
+        if self.terms == 2:
+            l2n, l2n_c = self.l2n[rows], stats[3]
+            # the dropped lo.lo' term, the cross terms' accumulation and
+            # bf16 output rounding, and the float32 sum of the three
+            bound = (bound + l2n * l2n_c
+                     + (self.dim * 2.0 ** -23 + _BF16_EPS)
+                     * (ln * l2n_c + l2n * ln_c)
+                     + 2.0 ** -22 * (s_abs_max + ln * ln_c))
+        return bound * (1 + 1e-4) + 1e-30  # rounding of the bound itself
+
+    def check(self, other: 'Bf16Proposer', sample: int = 256) -> bool:
+        """Does the bound hold on a sample of the actual rows?"""
+        n_r, n_c = self.x.shape[0], other.x.shape[0]
+        rows = torch.linspace(0, n_r - 1, min(sample, n_r)).long()
+        cols = torch.linspace(0, n_c - 1, min(4 * sample, n_c)).long()
+        rows, cols = rows.to(self.x.device), cols.to(self.x.device)
+        s_hat = self.products(other, rows, cols).float()
+        exact = self.x[rows].double() @ other.x[cols].double().T
+        bound = self.dot_bound(rows, other.col_stats(cols),
+                               s_hat.abs().amax(1))
+        return bool(((s_hat.double() - exact).abs()
+                     <= bound.double()[:, None]).all())
+
+
+def bf16_products_fast(dim: int, device='cpu') -> bool:
+    """Are bf16 matrix products clearly faster than float32 ones here?
+
+    Timed once per process and feature dimension on a 512-row tile: true
+    where the CPU has bf16 instructions (AVX512-BF16, AMX) or on GPUs;
+    false where bf16 is emulated in software (e.g. AVX2-only CPUs, where it
+    is ~10x slower than float32).
+    """
+    device = torch.device(device)
+    if device.type == 'cuda':
+        return True
+    key = (int(dim), torch.get_num_threads())
+    if key not in _BF16_SPEED_CACHE:
+        import time
+        a = torch.randn(512, dim)
+        b = torch.randn(1024, dim)
+        times = []
+        for x, y in ((a, b), (a.bfloat16(), b.bfloat16())):
+            x @ y.T  # warm-up
+            best = float('inf')
+            for _ in range(3):
+                t0 = time.perf_counter()
+                x @ y.T
+                best = min(best, time.perf_counter() - t0)
+            times.append(best)
+        _BF16_SPEED_CACHE[key] = times[1] <= BF16_SPEED_RATIO * times[0]
+    return _BF16_SPEED_CACHE[key]
+
+
+def bf16_proposals(x: torch.Tensor, other: Optional[torch.Tensor] = None,
+                   mode: str = 'auto', terms: int = 1):
+    """Decide, for this call, whether to propose candidates with bf16
+    products; returns ``(proposer_x, proposer_other)`` or ``None``.
+
+    ``mode``: ``'auto'`` (when :func:`bf16_products_fast` and the bound
+    holds on a sample of ``x``, ``other``), ``'on'`` (skip the speed test,
+    keep the accuracy check: what tests use on CPUs without fast bf16) or
+    ``'off'``. ``REIDKIT_BF16_PROPOSALS=0`` forces ``'off'``, ``=on``
+    forces ``'on'``. ``terms``: see :class:`Bf16Proposer`.
+    """
+    env = os.environ.get('REIDKIT_BF16_PROPOSALS', '').strip().lower()
+    if env in ('0', 'off', 'false', 'no'):
+        return None
+    if env in ('1', 'on', 'force'):
+        mode = 'on'
+    if mode not in ('auto', 'on', 'off'):
+        raise ValueError(f"proposals must be 'auto', 'on' or 'off', got {mode!r}")
+    if mode == 'off' or x.dtype != torch.float32 or x.shape[0] < 2:
+        return None
+    if mode == 'auto' and not bf16_products_fast(x.shape[1], x.device):
+        return None
+    px = Bf16Proposer(x, terms)
+    po = px if other is None else Bf16Proposer(other, terms)
+    return (px, po) if px.check(po) else None
+
+
+def pair_dots(x: torch.Tensor, y: torch.Tensor, rows, cols,
+              step: int = 2048) -> torch.Tensor:
+    """Float32 ``x[rows[n]] . y[cols[n]]`` for index arrays ``rows``,
+    ``cols`` (the exact re-check of proposed candidates), in small chunks
+    into reused buffers: gathering all pairs at once costs 5-10x more (page
+    faults on large temporaries)."""
+    rows = torch.as_tensor(rows, device=x.device)
+    cols = torch.as_tensor(cols, device=y.device)
+    out = torch.empty(rows.numel(), dtype=x.dtype, device=x.device)
+    buf_r = x.new_empty(min(step, rows.numel()), x.shape[1])
+    buf_c = y.new_empty(min(step, rows.numel()), y.shape[1])
+    for s0 in range(0, rows.numel(), step):
+        r, c = rows[s0:s0 + step], cols[s0:s0 + step]
+        a = torch.index_select(x, 0, r, out=buf_r[:r.numel()])
+        b = torch.index_select(y, 0, c, out=buf_c[:r.numel()])
+        out[s0:s0 + step] = torch.einsum('nd,nd->n', a, b)
+    return out
+
+
+__all__ += ['Bf16Proposer', 'pair_dots', 'bf16_products_fast', 'bf16_proposals',
+            'fast_mode_allowed']

@@ -98,3 +98,54 @@ def test_fast_matmul_refused_when_the_check_fails(monkeypatch):
     monkeypatch.setattr(distance, 'FAST_MATMUL_TOLERANCE', -1.0)
     with distance.fast_matmul(torch.randn(300, 128)) as on:
         assert on is False
+
+
+def test_fast_matmul_forced_off_by_environment(monkeypatch):
+    from reidkit.evaluation.distance import fast_matmul
+    x = torch.randn(300, 128)
+    monkeypatch.setenv('REIDKIT_FAST_MATMUL', '0')
+    with fast_matmul(x) as on:
+        assert on is False
+        np.testing.assert_array_equal((x @ x.T).numpy(), (x @ x.T).numpy())
+
+
+def test_bf16_bound_holds_and_a_wrong_product_is_caught(monkeypatch):
+    """The proven bound covers the actual bf16 error on data with large
+    products, is not loose by orders of magnitude, and the per-call check
+    refuses a product that breaks it."""
+    from reidkit.evaluation import distance
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy((rng.standard_normal((300, 256)) + 3).astype(np.float32))
+    p = distance.Bf16Proposer(x)
+    s = p.products(p, slice(None), slice(None)).float()
+    exact = (x.double() @ x.double().T)
+    bound = p.dot_bound(slice(None), p.col_stats(), s.abs().amax(1)).double()
+    err = (s.double() - exact).abs().amax(1)
+    assert bool((err <= bound).all())
+    assert float((err / bound).max()) > 0.05   # within 20x of the worst case
+    assert p.check(p)
+    assert distance.bf16_proposals(x, mode='on') is not None
+    assert distance.bf16_proposals(x, mode='off') is None
+    # a product rounded coarser than the bound allows is refused
+    monkeypatch.setattr(distance.Bf16Proposer, 'products',
+                        lambda self, o, r, c: (self.low[r] @ o.low[c].T)
+                        .to(torch.float8_e5m2).to(torch.bfloat16))
+    assert not p.check(p)
+    assert distance.bf16_proposals(x, mode='on') is None
+
+
+def test_two_term_bf16_bound_is_tighter_and_holds():
+    from reidkit.evaluation.distance import Bf16Proposer
+    g = torch.Generator().manual_seed(0)
+    x = torch.nn.functional.normalize(torch.randn(200, 1024, generator=g), dim=1)
+    y = torch.nn.functional.normalize(torch.randn(500, 1024, generator=g), dim=1)
+    exact = x.double() @ y.double().T
+    bounds = []
+    for terms in (1, 2):
+        p, q = Bf16Proposer(x, terms), Bf16Proposer(y, terms)
+        s = p.products(q, slice(None), slice(None)).float()
+        b = p.dot_bound(slice(None), q.col_stats(), s.abs().amax(1)).double()
+        assert bool(((s.double() - exact).abs() <= b[:, None]).all())
+        assert p.check(q)
+        bounds.append(float(b.max()))
+    assert bounds[1] < bounds[0] / 2

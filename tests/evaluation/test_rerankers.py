@@ -4,7 +4,9 @@ import torch
 
 from reidkit.evaluation import compute_distance
 from reidkit.evaluation.rerankers import (AverageQueryExpansion,
-                                          KReciprocalReranker, apply_rerankers,
+                                          KReciprocalReranker,
+                                          RerankerChainError, apply_rerankers,
+                                          build_chain, k_reciprocal_distance,
                                           parse_track_file)
 from reidkit.registry import RERANKERS
 
@@ -14,7 +16,13 @@ def dense_k_reciprocal(qf, gf, k1, k2, lambda_value):
     Euclidean distances (dense (Q+G)^2 arrays, loops over rows)."""
     feats = np.concatenate([qf, gf]).astype(np.float64)
     dist = ((feats[:, None] - feats[None]) ** 2).sum(-1).astype(np.float32)
-    num_q, num = len(qf), len(feats)
+    return dense_k_reciprocal_dist(dist, len(qf), k1, k2, lambda_value)
+
+
+def dense_k_reciprocal_dist(dist, num_q, k1, k2, lambda_value):
+    """The same from a full (Q+G)^2 original distance (which may already have
+    an adjustment subtracted, as track2_aicity_2021's post_process does)."""
+    num = dist.shape[0]
     original = np.transpose(1. * dist / np.max(dist, axis=0))
     V = np.zeros_like(original)
     initial_rank = np.argsort(original, kind='stable').astype(np.int32)
@@ -63,14 +71,21 @@ def test_k_reciprocal_equals_dense_original(q, g, d, k1, k2, lam, mem):
     qf = rng.standard_normal((q, d)).astype(np.float32)
     gf = rng.standard_normal((g, d)).astype(np.float32)
     ref, sets, V, initial_rank = dense_k_reciprocal(qf, gf, k1, k2, lam)
-    rr = KReciprocalReranker(k1=k1, k2=k2, lambda_value=lam, memory_mb=mem)
-    enc = rr.encode(qf, gf)
-    np.testing.assert_array_equal(enc['knn'][:, :k1 + 1], initial_rank[:, :k1 + 1])
-    np.testing.assert_array_equal(enc['sets'].toarray(), sets)  # neighbour sets
-    np.testing.assert_allclose(enc['V'].toarray(), V, atol=1e-6)
-    out = rr(torch.from_numpy(qf), torch.from_numpy(gf))
-    assert out.shape == (q, g) and out.dtype == np.float32
-    np.testing.assert_allclose(out, ref, atol=2e-6)
+    # strict float32, and bf16-proposed neighbours proved exact (forced on:
+    # this CPU may not have fast bf16 products)
+    for proposals in ('off', 'on'):
+        rr = KReciprocalReranker(k1=k1, k2=k2, lambda_value=lam,
+                                 memory_mb=mem, proposals=proposals)
+        enc = rr.encode(qf, gf)
+        assert rr.last_stats['proposals'] == ('bf16' if proposals == 'on'
+                                              else 'off')
+        np.testing.assert_array_equal(enc['knn'][:, :k1 + 1],
+                                      initial_rank[:, :k1 + 1])
+        np.testing.assert_array_equal(enc['sets'].toarray(), sets)
+        np.testing.assert_allclose(enc['V'].toarray(), V, atol=1e-6)
+        out = rr(torch.from_numpy(qf), torch.from_numpy(gf))
+        assert out.shape == (q, g) and out.dtype == np.float32
+        np.testing.assert_allclose(out, ref, atol=2e-6)
 
 
 def test_k_reciprocal_registry_and_errors():
@@ -186,3 +201,172 @@ def test_distance_ensemble_and_chain():
     np.testing.assert_allclose(chained, (a + b) / 2 - a, atol=1e-6)
     with pytest.raises(ValueError, match='type'):
         apply_rerankers([dict(k=1)], qf, gf)
+
+
+def _sq(a, b):
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    return ((a[:, None] - b[None]) ** 2).sum(-1).astype(np.float32)
+
+
+def test_k_reciprocal_from_an_original_distance_with_adjust():
+    """The public API the strong vehicle baseline needs: a full (Q+G)^2
+    distance (or features) minus an adjustment (e.g. 0.1 D_ori + 0.1 D_cam)
+    before the per-column max normalisation, against the dense
+    transcription of track2_aicity_2021's re_ranking(USE_VOC=True)."""
+    rng = np.random.default_rng(5)
+    q, g, k1, k2, lam = 12, 40, 6, 3, 0.3
+    qf = rng.standard_normal((q, 8)).astype(np.float32)
+    gf = rng.standard_normal((g, 8)).astype(np.float32)
+    feats = np.concatenate([qf, gf])
+    dist = _sq(feats, feats)
+    # asymmetric, like orientation / camera model distances
+    ori = rng.random((q + g, q + g)).astype(np.float32) * 4
+    cam = rng.random((q + g, q + g)).astype(np.float32) * 4
+    adjust = 0.1 * ori + 0.1 * cam
+    ref = dense_k_reciprocal_dist(dist - adjust, q, k1, k2, lam)[0]
+    plain = dense_k_reciprocal_dist(dist, q, k1, k2, lam)[0]
+    assert np.abs(ref - plain).max() > 1e-3  # the adjustment matters
+    kw = dict(k1=k1, k2=k2, lambda_value=lam, memory_mb=0.01)  # many tiles
+    np.testing.assert_allclose(k_reciprocal_distance(qf, gf, **kw),
+                               plain, atol=2e-6)
+    np.testing.assert_allclose(
+        k_reciprocal_distance(original_dist=dist, num_query=q, **kw),
+        plain, atol=2e-6)
+    for adj in (adjust, torch.from_numpy(adjust),
+                lambda rows, cols: adjust[np.ix_(rows, cols)]):
+        np.testing.assert_allclose(
+            k_reciprocal_distance(qf, gf, adjust=adj, **kw), ref, atol=2e-6)
+        np.testing.assert_allclose(
+            k_reciprocal_distance(original_dist=dist, num_query=q,
+                                  adjust=adj, **kw), ref, atol=2e-6)
+    with pytest.raises(ValueError, match='num_query'):
+        k_reciprocal_distance(original_dist=dist)
+    with pytest.raises(ValueError, match='adjust must have shape'):
+        k_reciprocal_distance(qf, gf, adjust=adjust[:5])
+    with pytest.raises(ValueError, match='maximum'):
+        k_reciprocal_distance(qf, gf, adjust=dist + 1)
+
+
+def test_k_reciprocal_starts_from_the_incoming_distance():
+    rng = np.random.default_rng(6)
+    q, g, k1, k2, lam = 10, 35, 5, 3, 0.3
+    qf = rng.standard_normal((q, 16)).astype(np.float32)
+    gf = rng.standard_normal((g, 16)).astype(np.float32)
+    # torchreid-style inputs: q-g, q-q, g-g
+    qg = rng.random((q, g)).astype(np.float32) * 50
+    qq, gg = _sq(qf, qf), _sq(gf, gf)
+    full = np.block([[qq, qg], [qg.T, gg]])
+    ref = dense_k_reciprocal_dist(full, q, k1, k2, lam)[0]
+    rr = KReciprocalReranker(k1=k1, k2=k2, lambda_value=lam,
+                             start_from='dist', memory_mb=0.01)
+    np.testing.assert_allclose(rr(qf, gf, dist=qg, qq_dist=qq, gg_dist=gg),
+                               ref, atol=2e-6)
+    # q-q and g-g computed from the features (tile by tile) give the same
+    np.testing.assert_allclose(rr(qf, gf, dist=qg), ref, atol=2e-6)
+    # [AQE, k-reciprocal] keeps the AQE step: its cosine distance is the
+    # query-gallery block, cosine q-q / g-g around it
+    chain = [dict(type='AverageQueryExpansion', k=3, metric='cosine'),
+             dict(type='KReciprocalReranker', k1=k1, k2=k2, lambda_value=lam,
+                  start_from='dist', metric='cosine')]
+    out = apply_rerankers(chain, qf, gf)
+    aqe = AverageQueryExpansion(k=3, metric='cosine')(qf, gf)
+    cos = compute_distance(np.concatenate([qf, gf]), np.concatenate([qf, gf]),
+                           'cosine')
+    full = cos.copy()
+    full[:q, q:] = aqe
+    full[q:, :q] = aqe.T
+    np.testing.assert_allclose(
+        out, dense_k_reciprocal_dist(full, q, k1, k2, lam)[0], atol=2e-6)
+    with pytest.raises(ValueError, match='incoming'):
+        rr(qf, gf)
+
+
+def test_chain_that_would_drop_a_step_is_refused():
+    from plugins.dlcr.refinement import DLCRRefinementReranker
+    rng = np.random.default_rng(7)
+    qf, gf = rng.random((3, 4)), rng.random((30, 4))
+    for bad, name in (
+            ([dict(type='AverageQueryExpansion'),
+              dict(type='KReciprocalReranker')], 'KReciprocalReranker'),
+            ([dict(type='AverageQueryExpansion'),
+              dict(type='TrackletAveraging')], 'TrackletAveraging'),
+            ([dict(type='AverageQueryExpansion'),
+              dict(type='DistanceEnsemble', include_input=False)],
+             'DistanceEnsemble'),
+            ([dict(type='AverageQueryExpansion'), DLCRRefinementReranker()],
+             'DLCRRefinementReranker')):
+        with pytest.raises(RerankerChainError,
+                           match=f'step 2 \\({name}\\).*AverageQueryExpansion'):
+            build_chain(bad)
+        with pytest.raises(ValueError, match='would be dropped'):
+            apply_rerankers(bad, qf, gf)
+    # a step that starts from features is fine first; builders of the
+    # incoming distance are fine later
+    assert len(build_chain([dict(type='KReciprocalReranker'),
+                            dict(type='AverageQueryExpansion'),
+                            dict(type='TrackletAveraging', on='distance')])) == 3
+
+
+def _clustered(seed, q, g, d, ids=40, noise=1.0, offset=0.0):
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((ids, d)).astype(np.float32)
+    x = (centers[rng.integers(0, ids, q + g)] + offset
+         + noise * rng.standard_normal((q + g, d)).astype(np.float32))
+    return torch.from_numpy(x[:q]), torch.from_numpy(x[q:])
+
+
+@pytest.mark.parametrize('extra,num_hi', [(16, 4), (0, 1)])
+def test_bf16_proposed_neighbour_pass_is_exact(extra, num_hi):
+    """Approximate, then exact: the bf16-proposed pass gives the strict
+    pass's neighbour lists, distances (float32 rounding), row maxima and
+    query-gallery block. With no slack (extra=0, num_hi=1) most rows cannot
+    be proved and are recomputed whole: still the same answer."""
+    from reidkit.evaluation.rerankers.k_reciprocal import (
+        FeatureTiles, _knn_pass_proposed, knn_pass)
+    # a common offset makes the products large: the bound's output term
+    qf, gf = _clustered(3, 40, 400, 128, offset=2.0)
+    feats = torch.cat([qf, gf])
+    strict = knn_pass(FeatureTiles(feats, proposals='off', fast=False),
+                      21, 40, 0.05)
+    src = FeatureTiles(feats, proposals='on', fast=False)
+    prop = src.proposer(40)
+    assert prop is not None
+    got = _knn_pass_proposed(src, prop, 21, 40, 0.05, extra=extra,
+                             num_hi=num_hi)
+    np.testing.assert_array_equal(got[0], strict[0])
+    scale = float(strict[2].max())
+    np.testing.assert_allclose(got[1], strict[1], rtol=0, atol=4e-6 * scale)
+    np.testing.assert_allclose(got[2], strict[2], rtol=0, atol=4e-6 * scale)
+    np.testing.assert_allclose(got[3], strict[3], rtol=0, atol=4e-6 * scale)
+    stats = src.stats
+    assert stats['gallery_rows'] == 400
+    if extra == 0:
+        assert stats['recomputed_rows'] > 200   # fallback rows, per row
+    else:
+        assert stats['recomputed_rows'] < 40
+        # the proof keeps few candidates: about k + a few per gallery row
+        assert stats['recomputed_pairs'] < 400 * (21 + 4 + 20)
+
+
+def test_bf16_proposals_refused_fall_back_to_float32(monkeypatch):
+    """Each fast mode is checked per call: a failing accuracy check, the
+    speed test, or REIDKIT_BF16_PROPOSALS=0 give the strict pass."""
+    from reidkit.evaluation import distance
+    qf, gf = _clustered(4, 20, 150, 64)
+    ref = k_reciprocal_distance(qf, gf, k1=10, k2=3, proposals='off')
+    on = KReciprocalReranker(k1=10, k2=3, proposals='on')
+    np.testing.assert_allclose(on(qf, gf), ref, atol=2e-6)
+    assert on.last_stats['proposals'] == 'bf16'
+    monkeypatch.setenv('REIDKIT_BF16_PROPOSALS', '0')
+    np.testing.assert_allclose(on(qf, gf), ref, atol=2e-6)
+    assert on.last_stats['proposals'] == 'off'
+    monkeypatch.delenv('REIDKIT_BF16_PROPOSALS')
+    monkeypatch.setattr(distance.Bf16Proposer, 'check', lambda *a, **k: False)
+    np.testing.assert_allclose(on(qf, gf), ref, atol=2e-6)
+    assert on.last_stats['proposals'] == 'off'
+    monkeypatch.undo()
+    monkeypatch.setattr(distance, '_BF16_SPEED_CACHE', {})
+    monkeypatch.setattr(distance, 'BF16_SPEED_RATIO', 0.0)  # never fast
+    auto = KReciprocalReranker(k1=10, k2=3)
+    np.testing.assert_allclose(auto(qf, gf), ref, atol=2e-6)
+    assert auto.last_stats['proposals'] == 'off'
