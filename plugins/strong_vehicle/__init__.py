@@ -1,0 +1,11 @@
+"""A strong baseline for vehicle re-ID (Huynh et al., AI City 2021 track 2).
+
+Most training parts live in reidkit (``ResNetIBN``, ``MixStyleBackbone``
+with ``mix='halves'`` = the authors' ``MixStyle2``, ``GeMPool``,
+``MultiHeadAttentionHead``, ``SupConLoss(normalize=False)``,
+``MALWHook(variant='authors')``, ``CosineClassifier(margin_type='circle')``).
+This package adds what is specific to the paper's recipe: the
+post-processing chain on saved features and distances (k-reciprocal with
+orientation / camera distances inside it, weighted tracklet averaging,
+rank lists grouped by track, flip test, ensembles).
+"""
