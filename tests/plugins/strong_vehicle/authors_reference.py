@@ -111,9 +111,10 @@ def malw_authors(raw_id, raw_metric, interval=500, id_weight=1.0):
 
 
 # lib/utils/post_process.py: re_ranking (torch distance on the CPU; the
-# original_dist - 0.1 ori - 0.1 cam line when USE_VOC)
+# original_dist - 0.1 ori - 0.1 cam line when USE_VOC). ``dtype``: their
+# float16 V / Jaccard arrays by default; float32 to check the logic alone.
 def re_ranking(probFea, galFea, k1, k2, lambda_value, USE_VOC=False,
-               cam_dist=None, ori_dist=None):
+               cam_dist=None, ori_dist=None, dtype=np.float16):
     query_num = probFea.size(0)
     all_num = query_num + galFea.size(0)
     feat = torch.cat([probFea, galFea])
@@ -127,7 +128,7 @@ def re_ranking(probFea, galFea, k1, k2, lambda_value, USE_VOC=False,
     gallery_num = original_dist.shape[0]
     original_dist = np.transpose(original_dist / np.max(original_dist,
                                                         axis=0))
-    V = np.zeros_like(original_dist).astype(np.float16)
+    V = np.zeros_like(original_dist).astype(dtype)
     initial_rank = np.argsort(original_dist).astype(np.int32)
     for i in range(all_num):
         forward_k_neigh_index = initial_rank[i, :k1 + 1]
@@ -156,16 +157,16 @@ def re_ranking(probFea, galFea, k1, k2, lambda_value, USE_VOC=False,
         V[i, k_reciprocal_expansion_index] = weight / np.sum(weight)
     original_dist = original_dist[:query_num, ]
     if k2 != 1:
-        V_qe = np.zeros_like(V, dtype=np.float16)
+        V_qe = np.zeros_like(V, dtype=dtype)
         for i in range(all_num):
             V_qe[i, :] = np.mean(V[initial_rank[i, :k2], :], axis=0)
         V = V_qe
     invIndex = []
     for i in range(gallery_num):
         invIndex.append(np.where(V[:, i] != 0)[0])
-    jaccard_dist = np.zeros_like(original_dist, dtype=np.float16)
+    jaccard_dist = np.zeros_like(original_dist, dtype=dtype)
     for i in range(query_num):
-        temp_min = np.zeros(shape=[1, gallery_num], dtype=np.float16)
+        temp_min = np.zeros(shape=[1, gallery_num], dtype=dtype)
         indNonZero = np.where(V[i, :] != 0)[0]
         indImages = [invIndex[ind] for ind in indNonZero]
         for j in range(len(indNonZero)):
