@@ -245,6 +245,10 @@ class DLCRRefinementReranker:
         self.precision = precision
         self.variant_fn = variant_fn
 
+    #: Algorithm 1 ranks by its own cosine similarities: a chain step before
+    #: it would be dropped, so it must come first (checked by build_chain)
+    discards_incoming_dist = True
+
     def variant_features(self, meta: dict):
         for key in VARIANT_KEYS:
             if meta.get(key) is not None:

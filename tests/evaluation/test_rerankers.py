@@ -4,7 +4,9 @@ import torch
 
 from reidkit.evaluation import compute_distance
 from reidkit.evaluation.rerankers import (AverageQueryExpansion,
-                                          KReciprocalReranker, apply_rerankers,
+                                          KReciprocalReranker,
+                                          RerankerChainError, apply_rerankers,
+                                          build_chain, k_reciprocal_distance,
                                           parse_track_file)
 from reidkit.registry import RERANKERS
 
@@ -14,7 +16,13 @@ def dense_k_reciprocal(qf, gf, k1, k2, lambda_value):
     Euclidean distances (dense (Q+G)^2 arrays, loops over rows)."""
     feats = np.concatenate([qf, gf]).astype(np.float64)
     dist = ((feats[:, None] - feats[None]) ** 2).sum(-1).astype(np.float32)
-    num_q, num = len(qf), len(feats)
+    return dense_k_reciprocal_dist(dist, len(qf), k1, k2, lambda_value)
+
+
+def dense_k_reciprocal_dist(dist, num_q, k1, k2, lambda_value):
+    """The same from a full (Q+G)^2 original distance (which may already have
+    an adjustment subtracted, as track2_aicity_2021's post_process does)."""
+    num = dist.shape[0]
     original = np.transpose(1. * dist / np.max(dist, axis=0))
     V = np.zeros_like(original)
     initial_rank = np.argsort(original, kind='stable').astype(np.int32)
@@ -186,3 +194,107 @@ def test_distance_ensemble_and_chain():
     np.testing.assert_allclose(chained, (a + b) / 2 - a, atol=1e-6)
     with pytest.raises(ValueError, match='type'):
         apply_rerankers([dict(k=1)], qf, gf)
+
+
+def _sq(a, b):
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    return ((a[:, None] - b[None]) ** 2).sum(-1).astype(np.float32)
+
+
+def test_k_reciprocal_from_an_original_distance_with_adjust():
+    """The public API the strong vehicle baseline needs: a full (Q+G)^2
+    distance (or features) minus an adjustment (e.g. 0.1 D_ori + 0.1 D_cam)
+    before the per-column max normalisation, against the dense
+    transcription of track2_aicity_2021's re_ranking(USE_VOC=True)."""
+    rng = np.random.default_rng(5)
+    q, g, k1, k2, lam = 12, 40, 6, 3, 0.3
+    qf = rng.standard_normal((q, 8)).astype(np.float32)
+    gf = rng.standard_normal((g, 8)).astype(np.float32)
+    feats = np.concatenate([qf, gf])
+    dist = _sq(feats, feats)
+    # asymmetric, like orientation / camera model distances
+    ori = rng.random((q + g, q + g)).astype(np.float32) * 4
+    cam = rng.random((q + g, q + g)).astype(np.float32) * 4
+    adjust = 0.1 * ori + 0.1 * cam
+    ref = dense_k_reciprocal_dist(dist - adjust, q, k1, k2, lam)[0]
+    plain = dense_k_reciprocal_dist(dist, q, k1, k2, lam)[0]
+    assert np.abs(ref - plain).max() > 1e-3  # the adjustment matters
+    kw = dict(k1=k1, k2=k2, lambda_value=lam, memory_mb=0.01)  # many tiles
+    np.testing.assert_allclose(k_reciprocal_distance(qf, gf, **kw),
+                               plain, atol=2e-6)
+    np.testing.assert_allclose(
+        k_reciprocal_distance(original_dist=dist, num_query=q, **kw),
+        plain, atol=2e-6)
+    for adj in (adjust, torch.from_numpy(adjust),
+                lambda rows, cols: adjust[np.ix_(rows, cols)]):
+        np.testing.assert_allclose(
+            k_reciprocal_distance(qf, gf, adjust=adj, **kw), ref, atol=2e-6)
+        np.testing.assert_allclose(
+            k_reciprocal_distance(original_dist=dist, num_query=q,
+                                  adjust=adj, **kw), ref, atol=2e-6)
+    with pytest.raises(ValueError, match='num_query'):
+        k_reciprocal_distance(original_dist=dist)
+    with pytest.raises(ValueError, match='adjust must have shape'):
+        k_reciprocal_distance(qf, gf, adjust=adjust[:5])
+    with pytest.raises(ValueError, match='maximum'):
+        k_reciprocal_distance(qf, gf, adjust=dist + 1)
+
+
+def test_k_reciprocal_starts_from_the_incoming_distance():
+    rng = np.random.default_rng(6)
+    q, g, k1, k2, lam = 10, 35, 5, 3, 0.3
+    qf = rng.standard_normal((q, 16)).astype(np.float32)
+    gf = rng.standard_normal((g, 16)).astype(np.float32)
+    # torchreid-style inputs: q-g, q-q, g-g
+    qg = rng.random((q, g)).astype(np.float32) * 50
+    qq, gg = _sq(qf, qf), _sq(gf, gf)
+    full = np.block([[qq, qg], [qg.T, gg]])
+    ref = dense_k_reciprocal_dist(full, q, k1, k2, lam)[0]
+    rr = KReciprocalReranker(k1=k1, k2=k2, lambda_value=lam,
+                             start_from='dist', memory_mb=0.01)
+    np.testing.assert_allclose(rr(qf, gf, dist=qg, qq_dist=qq, gg_dist=gg),
+                               ref, atol=2e-6)
+    # q-q and g-g computed from the features (tile by tile) give the same
+    np.testing.assert_allclose(rr(qf, gf, dist=qg), ref, atol=2e-6)
+    # [AQE, k-reciprocal] keeps the AQE step: its cosine distance is the
+    # query-gallery block, cosine q-q / g-g around it
+    chain = [dict(type='AverageQueryExpansion', k=3, metric='cosine'),
+             dict(type='KReciprocalReranker', k1=k1, k2=k2, lambda_value=lam,
+                  start_from='dist', metric='cosine')]
+    out = apply_rerankers(chain, qf, gf)
+    aqe = AverageQueryExpansion(k=3, metric='cosine')(qf, gf)
+    cos = compute_distance(np.concatenate([qf, gf]), np.concatenate([qf, gf]),
+                           'cosine')
+    full = cos.copy()
+    full[:q, q:] = aqe
+    full[q:, :q] = aqe.T
+    np.testing.assert_allclose(
+        out, dense_k_reciprocal_dist(full, q, k1, k2, lam)[0], atol=2e-6)
+    with pytest.raises(ValueError, match='incoming'):
+        rr(qf, gf)
+
+
+def test_chain_that_would_drop_a_step_is_refused():
+    from plugins.dlcr.refinement import DLCRRefinementReranker
+    rng = np.random.default_rng(7)
+    qf, gf = rng.random((3, 4)), rng.random((30, 4))
+    for bad, name in (
+            ([dict(type='AverageQueryExpansion'),
+              dict(type='KReciprocalReranker')], 'KReciprocalReranker'),
+            ([dict(type='AverageQueryExpansion'),
+              dict(type='TrackletAveraging')], 'TrackletAveraging'),
+            ([dict(type='AverageQueryExpansion'),
+              dict(type='DistanceEnsemble', include_input=False)],
+             'DistanceEnsemble'),
+            ([dict(type='AverageQueryExpansion'), DLCRRefinementReranker()],
+             'DLCRRefinementReranker')):
+        with pytest.raises(RerankerChainError,
+                           match=f'step 2 \\({name}\\).*AverageQueryExpansion'):
+            build_chain(bad)
+        with pytest.raises(ValueError, match='would be dropped'):
+            apply_rerankers(bad, qf, gf)
+    # a step that starts from features is fine first; builders of the
+    # incoming distance are fine later
+    assert len(build_chain([dict(type='KReciprocalReranker'),
+                            dict(type='AverageQueryExpansion'),
+                            dict(type='TrackletAveraging', on='distance')])) == 3

@@ -7,7 +7,13 @@ import numpy as np
 import torch
 
 from ...registry import RERANKERS
+from ...utils.registry import UnknownTypeError
 from ..distance import compute_distance
+
+
+class RerankerChainError(UnknownTypeError, ValueError):
+    """A re-ranker chain whose later step would discard an earlier step's
+    result (a configuration error: tools report it as one message)."""
 
 
 def base_distance(q_feats, g_feats, dist, metric: str) -> np.ndarray:
@@ -44,9 +50,39 @@ def build_reranker(cfg):
     return RERANKERS.build(cfg)
 
 
+def discards_incoming_dist(reranker) -> bool:
+    """Whether ``reranker``'s result ignores the ``dist`` it is handed
+    (re-rankers declare it with a ``discards_incoming_dist`` attribute or
+    property; without one they are taken to build on ``dist``)."""
+    return bool(getattr(reranker, 'discards_incoming_dist', False))
+
+
+def build_chain(cfgs: Optional[Iterable]) -> list:
+    """Build a re-ranker chain, refusing one in which a step after the first
+    starts from its own distances and so would silently drop the steps
+    before it (e.g. ``[AQE, k-reciprocal from features]``)."""
+    chain = [build_reranker(cfg) for cfg in cfgs or []]
+    for pos, step in enumerate(chain[1:], 1):
+        if discards_incoming_dist(step):
+            before = ', '.join(type(s).__name__ for s in chain[:pos])
+            hint = getattr(step, 'chain_hint', None) or (
+                'put it first in the chain')
+            raise RerankerChainError(
+                f're-ranker chain step {pos + 1} ({type(step).__name__}) '
+                f'computes its distances from the features and ignores the '
+                f'distance handed to it, so the result of the step(s) before '
+                f'it ({before}) would be dropped; {hint}')
+    return chain
+
+
 def apply_rerankers(cfgs: Optional[Iterable], q_feats, g_feats, dist=None,
                     **meta) -> np.ndarray:
-    """Run re-rankers in order; each gets the previous distances as ``dist``."""
-    for cfg in cfgs or []:
-        dist = build_reranker(cfg)(q_feats, g_feats, dist=dist, **meta)
+    """Run re-rankers in order; each gets the previous distances as ``dist``.
+
+    The chain is checked when it is built (:func:`build_chain`): a step after
+    the first that ignores its incoming distance is an error, not a silent
+    no-op of the steps before it.
+    """
+    for reranker in build_chain(cfgs):
+        dist = reranker(q_feats, g_feats, dist=dist, **meta)
     return dist

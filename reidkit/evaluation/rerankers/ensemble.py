@@ -37,6 +37,12 @@ class DistanceEnsemble:
         self.include_input = include_input
         self.metric = metric
 
+    @property
+    def discards_incoming_dist(self) -> bool:
+        return not self.include_input
+
+    chain_hint = 'set include_input=True to combine the incoming distance'
+
     def __call__(self, q_feats, g_feats, dist=None, dists=None, **meta
                  ) -> np.ndarray:
         if dists is None:

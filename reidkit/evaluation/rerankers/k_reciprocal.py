@@ -7,52 +7,291 @@ rounding and the order of tied distances. What changes is the memory: the
 original holds several dense ``(Q+G)^2`` arrays (distances, their argsort, V,
 the query-expanded V); here
 
-- one pass over the squared distances, in square tiles of the upper triangle
-  (the matrix is symmetric, so half the products), keeps each row's ``k1 + 1``
-  nearest neighbours with their distances, its largest distance (the original
-  normalises every row by it) and, for query rows, the query-gallery
-  distances that make the output;
+- one pass over the original distances, in square tiles (of the upper
+  triangle only when the matrix is symmetric, so half the products), keeps
+  each row's ``k1 + 1`` nearest neighbours with their distances, its largest
+  distance (the original normalises every row by it) and, for query rows, the
+  query-gallery distances that make the output;
 - the k-reciprocal sets and their 1/2-k1 expansion are computed from the
   neighbour lists alone (vectorised, in row blocks);
 - ``V`` (Gaussian-weighted expansion sets) and its k2 query expansion are
   ``scipy.sparse`` CSR matrices (distances of set members outside the kept
-  neighbour lists are computed directly from the two features);
+  neighbour lists are looked up / computed directly);
 - the Jaccard distance ``1 - sum(min(Vq, Vg)) / sum(max(Vq, Vg))`` is computed
   for query rows against gallery columns only, by walking the gallery's
   non-zeros column by column, in blocks of query rows.
 
 The only dense arrays are a few distance tiles and Jaccard blocks (bounded by
 ``memory_mb``) and the returned ``(Q, G)`` matrix, which is filled in place.
-On CPUs where :func:`~reidkit.evaluation.distance.fast_matmul` finds a
-float32-accurate fast product, the distance tiles use it (about 2x faster).
+
+Where the original distance comes from (a *tile source*):
+
+- features (default): squared Euclidean distances of the concatenated query
+  and gallery features, as Zhong et al.;
+- a full ``(Q+G) x (Q+G)`` matrix given by the caller (any distance, e.g. a
+  fused one);
+- the incoming ``(Q, G)`` distance of a re-ranker chain plus query-query and
+  gallery-gallery distances (given, or computed from the features);
+
+optionally minus an ``adjust`` matrix / callable before the per-column max
+normalisation, as the strong vehicle baseline (track2_aicity_2021,
+``lib/utils/post_process.py``) does with ``0.1 D_orientation + 0.1 D_camera``.
+The public entry point for all of them is :func:`k_reciprocal_distance`.
 """
 from __future__ import annotations
+
+import contextlib
+from typing import Callable, Optional, Union
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
 from ...registry import RERANKERS
-from ..distance import as_features, fast_matmul
+from ..distance import METRICS, as_features, fast_matmul
 
 
-def knn_pass(feats: torch.Tensor, k: int, num_query: int, memory_mb: float,
-             device=None, keep_query_rows: bool = True, fast: bool = True):
-    """One pass over the squared Euclidean distances of ``feats``.
+def _to_numpy_f32(x, name: str) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f'{name} must be a numpy array or torch tensor, got '
+                        f'{type(x).__name__}')
+    return np.asarray(x, np.float32)
 
-    The ``N x N`` matrix is visited in square tiles of the upper triangle only
-    (it is symmetric): each tile updates the running k-nearest lists and
-    row maxima of both its row range and its column range, which halves the
-    matrix products. Returns ``knn`` ``(N, k)`` (nearest first, ties by index),
-    their distances ``knn_dist``, ``row_max`` ``(N,)`` and, if
-    ``keep_query_rows``, the ``(num_query, N - num_query)`` query-gallery block.
-    With ``fast`` the products run under :func:`~..distance.fast_matmul`
-    (float32-accurate, faster on CPUs that support it).
+
+class FeatureTiles:
+    """Distances between rows of ``feats`` (``metric``), tile by tile.
+
+    The matrix is symmetric. ``tile(r0, r1, c0, c1)`` is the float32 block
+    ``d[r0:r1, c0:c1]`` (a torch tensor on ``device``); ``pairs(rows, cols)``
+    the entries ``d[rows[n], cols[n]]`` (numpy). With ``fast`` the products
+    run under :func:`~reidkit.evaluation.distance.fast_matmul`.
     """
-    num = feats.shape[0]
-    dev = torch.device(device) if device is not None else feats.device
-    x = feats.to(dev).float()
-    norms = (x * x).sum(1)
+
+    symmetric = True
+
+    def __init__(self, feats: torch.Tensor, metric: str = 'sqeuclidean',
+                 device=None, fast: bool = True):
+        if metric not in METRICS:
+            raise ValueError(f'metric must be one of {METRICS}, got {metric!r}')
+        dev = torch.device(device) if device is not None else feats.device
+        self.x = feats.to(dev).float()
+        if metric == 'cosine':
+            self.x = torch.nn.functional.normalize(self.x, dim=1)
+        self.norms = (self.x * self.x).sum(1)
+        self.metric = metric
+        self.fast = fast
+        self.num = self.x.shape[0]
+        self.device = dev
+
+    def context(self):
+        return fast_matmul(self.x, enabled=self.fast)
+
+    def _finish(self, d: torch.Tensor) -> torch.Tensor:
+        if self.metric == 'cosine':
+            return d
+        d.clamp_(min=0)
+        return d.sqrt_() if self.metric == 'euclidean' else d
+
+    def tile(self, r0, r1, c0, c1) -> torch.Tensor:
+        x = self.x
+        if self.metric == 'cosine':
+            return torch.addmm(torch.ones((), device=x.device), x[r0:r1],
+                               x[c0:c1].T, beta=1.0, alpha=-1.0)
+        return self._finish(torch.addmm(
+            self.norms[r0:r1, None] + self.norms[None, c0:c1], x[r0:r1],
+            x[c0:c1].T, beta=1.0, alpha=-2.0))
+
+    def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        out = np.empty(rows.size, np.float32)
+        x = self.x.cpu()
+        norms = self.norms.cpu()
+        # small chunks into reused buffers: gathering all pairs at once
+        # costs 5-10x more (page faults on large temporaries)
+        step = 2048
+        buf_r = x.new_empty(step, x.shape[1])
+        buf_c = x.new_empty(step, x.shape[1])
+        for s0 in range(0, rows.size, step):
+            r = torch.from_numpy(rows[s0:s0 + step])
+            c = torch.from_numpy(cols[s0:s0 + step])
+            a = torch.index_select(x, 0, r, out=buf_r[:r.numel()])
+            b = torch.index_select(x, 0, c, out=buf_c[:r.numel()])
+            dots = torch.einsum('nd,nd->n', a, b)
+            if self.metric == 'cosine':
+                d = 1.0 - dots
+            else:
+                d = self._finish(norms[r] + norms[c] - 2.0 * dots)
+            out[s0:s0 + step] = d.numpy()
+        return out
+
+
+class MatrixTiles:
+    """A full ``(N, N)`` original distance ``D`` given by the caller.
+
+    As in Zhong et al.'s code (which normalises ``D`` by its column maxima
+    and transposes), row ``i`` of the algorithm is column ``i`` of ``D``, so
+    the tiles are those of ``D.T``; for a symmetric ``D`` that is ``D``.
+    """
+
+    symmetric = False
+
+    def __init__(self, dist, device=None):
+        self.d = _to_numpy_f32(dist, 'original_dist')
+        if self.d.ndim != 2 or self.d.shape[0] != self.d.shape[1]:
+            raise ValueError('original_dist must be a square (Q+G, Q+G) '
+                             f'matrix, got shape {self.d.shape}')
+        self.num = self.d.shape[0]
+        self.device = torch.device(device) if device is not None else None
+
+    def context(self):
+        return contextlib.nullcontext(False)
+
+    def tile(self, r0, r1, c0, c1) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(self.d[c0:c1, r0:r1].T))
+        return t.to(self.device) if self.device is not None else t
+
+    def pairs(self, rows, cols) -> np.ndarray:
+        return self.d[cols, rows]
+
+
+class BlockTiles:
+    """``[[qq, qg], [qg.T, gg]]`` from a chain's incoming ``(Q, G)`` distance
+    ``qg``, a ``(Q, Q)`` ``qq`` and gallery-gallery distances ``gg``
+    (a :class:`FeatureTiles` over the gallery features, or a ``(G, G)``
+    matrix). Treated as symmetric (``qq`` and ``gg`` are, for any metric).
+    """
+
+    symmetric = True
+
+    def __init__(self, qg, qq, gg):
+        self.qg = _to_numpy_f32(qg, 'dist (query-gallery)')
+        self.qq = _to_numpy_f32(qq, 'qq_dist')
+        self.nq, ng = self.qg.shape
+        if self.qq.shape != (self.nq, self.nq):
+            raise ValueError(f'qq_dist must have shape {(self.nq, self.nq)}, '
+                             f'got {self.qq.shape}')
+        if isinstance(gg, FeatureTiles):
+            if gg.num != ng:
+                raise ValueError(f'{gg.num} gallery features for a distance '
+                                 f'with {ng} gallery columns')
+            self.gg = gg
+        else:
+            self.gg = MatrixTiles(gg)
+            if self.gg.num != ng:
+                raise ValueError(f'gg_dist must have shape {(ng, ng)}, got '
+                                 f'{self.gg.d.shape}')
+        self.num = self.nq + ng
+        self.device = getattr(self.gg, 'device', None)
+
+    def context(self):
+        return self.gg.context()
+
+    def tile(self, r0, r1, c0, c1) -> torch.Tensor:
+        nq = self.nq
+        out = torch.empty((r1 - r0, c1 - c0))
+        # the four quadrants the tile may touch
+        for a0, a1, b0, b1 in ((r0, min(r1, nq), c0, min(c1, nq)),
+                               (r0, min(r1, nq), max(c0, nq), c1),
+                               (max(r0, nq), r1, c0, min(c1, nq)),
+                               (max(r0, nq), r1, max(c0, nq), c1)):
+            if a0 >= a1 or b0 >= b1:
+                continue
+            if a1 <= nq and b1 <= nq:
+                block = torch.from_numpy(self.qq[a0:a1, b0:b1])
+            elif a1 <= nq:
+                block = torch.from_numpy(self.qg[a0:a1, b0 - nq:b1 - nq])
+            elif b1 <= nq:
+                block = torch.from_numpy(self.qg[b0:b1, a0 - nq:a1 - nq].T)
+            else:
+                block = self.gg.tile(a0 - nq, a1 - nq, b0 - nq, b1 - nq).cpu()
+            out[a0 - r0:a1 - r0, b0 - c0:b1 - c0] = block
+        return out.to(self.device) if self.device is not None else out
+
+    def pairs(self, rows, cols) -> np.ndarray:
+        nq = self.nq
+        out = np.empty(rows.size, np.float32)
+        rq, cq = rows < nq, cols < nq
+        m = rq & cq
+        out[m] = self.qq[rows[m], cols[m]]
+        m = rq & ~cq
+        out[m] = self.qg[rows[m], cols[m] - nq]
+        m = ~rq & cq
+        out[m] = self.qg[cols[m], rows[m] - nq]
+        m = ~rq & ~cq
+        if m.any():
+            out[m] = self.gg.pairs(rows[m] - nq, cols[m] - nq)
+        return out
+
+
+class AdjustedTiles:
+    """``source`` minus an adjustment ``A`` of the original distance, before
+    the normalisation: the algorithm's rows are then those of ``(D - A).T``.
+
+    ``adjust`` is an ``(N, N)`` array / tensor or a callable
+    ``adjust(rows, cols) -> A[rows][:, cols]`` (1-D integer index arrays in,
+    ``(len(rows), len(cols))`` array out), so ``A`` never has to exist whole.
+    """
+
+    symmetric = False
+
+    def __init__(self, source, adjust):
+        self.source = source
+        self.num = source.num
+        self.device = getattr(source, 'device', None)
+        if callable(adjust):
+            self.fn, self.a = adjust, None
+        else:
+            self.fn, self.a = None, _to_numpy_f32(adjust, 'adjust')
+            if self.a.shape != (self.num, self.num):
+                raise ValueError(f'adjust must have shape {(self.num, self.num)}'
+                                 f' (query + gallery, both ways), got '
+                                 f'{self.a.shape}')
+
+    def context(self):
+        return self.source.context()
+
+    def _block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        if self.a is not None:
+            return self.a[np.ix_(rows, cols)]
+        block = _to_numpy_f32(self.fn(rows, cols), 'adjust(rows, cols)')
+        if block.shape != (rows.size, cols.size):
+            raise ValueError(f'adjust(rows, cols) must return a '
+                             f'({rows.size}, {cols.size}) block, got '
+                             f'{block.shape}')
+        return block
+
+    def tile(self, r0, r1, c0, c1) -> torch.Tensor:
+        t = self.source.tile(r0, r1, c0, c1)
+        a = self._block(np.arange(c0, c1), np.arange(r0, r1)).T
+        return t - torch.from_numpy(np.ascontiguousarray(a)).to(t.device)
+
+    def pairs(self, rows, cols) -> np.ndarray:
+        out = self.source.pairs(rows, cols)
+        if self.a is not None:
+            return out - self.a[cols, rows]
+        # a callable: one block per group of rows (rows come sorted)
+        for s0 in range(0, rows.size, 4096):
+            r, c = rows[s0:s0 + 4096], cols[s0:s0 + 4096]
+            ur, ri = np.unique(r, return_inverse=True)
+            uc, ci = np.unique(c, return_inverse=True)
+            out[s0:s0 + 4096] -= self._block(uc, ur)[ci, ri]
+        return out
+
+
+def knn_pass(source, k: int, num_query: int, memory_mb: float,
+             keep_query_rows: bool = True):
+    """One pass over the original distances of a tile source.
+
+    A symmetric source is visited in square tiles of the upper triangle only:
+    each tile updates the running k-nearest lists and row maxima of both its
+    row range and its column range, which halves the matrix products; other
+    sources are visited tile by tile, row side only. Returns ``knn``
+    ``(N, k)`` (nearest first, ties by index), their distances ``knn_dist``,
+    ``row_max`` ``(N,)`` and, if ``keep_query_rows``, the
+    ``(num_query, N - num_query)`` query-gallery block.
+    """
+    num = source.num
     # a tile and its transpose-side temporaries: about 3 tiles of float32
     side = max(k, int((max(float(memory_mb), 1.0) * 2**20 / 12) ** 0.5))
     # about eight tiles per side so the skipped lower triangle is ~ half
@@ -62,7 +301,7 @@ def knn_pass(feats: torch.Tensor, k: int, num_query: int, memory_mb: float,
     # merged once at the end
     cand_val = [[] for _ in starts]
     cand_idx = [[] for _ in starts]
-    row_max = torch.full((num,), -float('inf'), device=dev)
+    row_max = [None] * len(starts)
     qg = (np.empty((num_query, num - num_query), np.float32)
           if keep_query_rows else None)
 
@@ -73,31 +312,27 @@ def knn_pass(feats: torch.Tensor, k: int, num_query: int, memory_mb: float,
             qg[r0:qr1, gc0 - num_query:c1 - num_query] = \
                 tile[:qr1 - r0, gc0 - c0:].cpu().numpy()
 
-    with fast_matmul(x, enabled=fast):
+    def update(ti, r0, r1, c0, c1, tile):
+        kk = min(k, c1 - c0)
+        val, idx = torch.topk(tile, kk, dim=1, largest=False, sorted=False)
+        cand_val[ti].append(val)
+        cand_idx[ti].append(idx + c0)
+        m = tile.max(dim=1).values
+        row_max[ti] = m if row_max[ti] is None else torch.maximum(row_max[ti], m)
+        store_qg(r0, r1, c0, c1, tile)
+
+    with source.context():
         for ti, r0 in enumerate(starts):
             r1 = min(r0 + side, num)
-            for tj in range(ti, len(starts)):
+            first = ti if source.symmetric else 0
+            for tj in range(first, len(starts)):
                 c0 = starts[tj]
                 c1 = min(c0 + side, num)
-                tile = torch.addmm(norms[r0:r1, None] + norms[None, c0:c1],
-                                   x[r0:r1], x[c0:c1].T, beta=1.0, alpha=-2.0)
-                tile.clamp_(min=0)
-                kk = min(k, c1 - c0)
-                val, idx = torch.topk(tile, kk, dim=1, largest=False, sorted=False)
-                cand_val[ti].append(val)
-                cand_idx[ti].append(idx + c0)
-                row_max[r0:r1] = torch.maximum(row_max[r0:r1], tile.max(dim=1).values)
-                store_qg(r0, r1, c0, c1, tile)
-                if tj != ti:  # the same tile seen from the column items' side
-                    tile = tile.T.contiguous()  # row-wise ops are faster
-                    kk = min(k, r1 - r0)
-                    val, idx = torch.topk(tile, kk, dim=1, largest=False,
-                                          sorted=False)
-                    cand_val[tj].append(val)
-                    cand_idx[tj].append(idx + r0)
-                    row_max[c0:c1] = torch.maximum(row_max[c0:c1],
-                                                   tile.max(dim=1).values)
-                    store_qg(c0, c1, r0, r1, tile)
+                tile = source.tile(r0, r1, c0, c1)
+                update(ti, r0, r1, c0, c1, tile)
+                if source.symmetric and tj != ti:
+                    # the same tile seen from the column items' side
+                    update(tj, c0, c1, r0, r1, tile.T.contiguous())
     knn = np.empty((num, k), np.int64)
     knn_dist = np.empty((num, k), np.float32)
     for ti, r0 in enumerate(starts):
@@ -110,7 +345,8 @@ def knn_pass(feats: torch.Tensor, k: int, num_query: int, memory_mb: float,
         knn[r0:r1] = ordered.cpu().numpy()
         knn_dist[r0:r1] = torch.gather(v, 1, _positions(idx, ordered)).cpu().numpy()
         cand_val[ti] = cand_idx[ti] = None
-    return knn, knn_dist, row_max.cpu().numpy(), qg
+    row_max = torch.cat([m.cpu() for m in row_max]).numpy()
+    return knn, knn_dist, row_max, qg
 
 
 def _sort_by_value_then_index(val: torch.Tensor, idx: torch.Tensor):
@@ -242,15 +478,186 @@ def jaccard_query_gallery(v_query: sp.csr_matrix, v_gallery: sp.csr_matrix,
     return out
 
 
+def _weights(source, sets: sp.csr_matrix, knn, knn_dist, row_max):
+    """Gaussian weights ``exp(-d(i, j) / max_i)`` of every set member,
+    normalised per row (Zhong et al.'s V)."""
+    num = sets.shape[0]
+    rows = np.repeat(np.arange(num), np.diff(sets.indptr))
+    cols = sets.indices.astype(np.int64)
+    # look each (i, j) up in i's neighbour list, sorted by index
+    order = np.argsort(knn, axis=1, kind='stable')
+    sorted_idx = np.take_along_axis(knn, order, 1)
+    sorted_dist = np.take_along_axis(knn_dist, order, 1)
+    k = knn.shape[1]
+    flat = sorted_idx.ravel() + np.repeat(np.arange(num, dtype=np.int64) * num, k)
+    where = np.searchsorted(flat, rows * num + cols)
+    where = np.minimum(where, flat.size - 1)
+    found = flat[where] == rows * num + cols
+    d = np.where(found, sorted_dist.ravel()[where], 0).astype(np.float32)
+    missing = np.nonzero(~found)[0]
+    if missing.size:
+        d[missing] = source.pairs(rows[missing], cols[missing])
+    w = np.exp(-(d / row_max[rows]).astype(np.float32))
+    sums = np.add.reduceat(w, sets.indptr[:-1]) if w.size else w
+    data = (w / sums[rows]).astype(np.float32)
+    return sp.csr_matrix((data, sets.indices.copy(), sets.indptr.copy()),
+                         shape=sets.shape)
+
+
+def k_reciprocal_encode(source, num_query: int, k1: int = 20, k2: int = 6,
+                        memory_mb: float = 512) -> dict:
+    """Neighbour lists, row maxima, query-gallery distances and the
+    (query-expanded) sparse weight matrix ``V`` of all ``N`` items of a tile
+    source (see :func:`k_reciprocal_distance`)."""
+    num = source.num
+    if num < k1 + 1 or num < k2:
+        raise ValueError(f'k1={k1}, k2={k2} need at least '
+                         f'{max(k1 + 1, k2)} images in query + gallery, '
+                         f'got {num}')
+    # distances of expansion members inside the k1 + 1 nearest come from
+    # the pass; the others (members of a neighbour's half set) directly
+    k = min(num, max(k1 + 1, k2))
+    knn, knn_dist, row_max, qg = knn_pass(source, k, num_query, memory_mb)
+    if not np.all(row_max > 0):
+        bad = int(np.argmin(row_max))
+        raise ValueError(
+            'k-reciprocal re-ranking divides every column of the original '
+            'distance by its maximum, which must be > 0; column '
+            f'{bad} has maximum {row_max[bad]} (is adjust larger than the '
+            'distance?)')
+    sets = expansion_sets(knn, k1)
+    v = _weights(source, sets, knn, knn_dist, row_max)
+    if k2 != 1:
+        rows = np.repeat(np.arange(num), k2)
+        qe = sp.csr_matrix(
+            (np.full(rows.size, 1.0 / k2, np.float32),
+             (rows, knn[:, :k2].ravel())), shape=(num, num))
+        v = (qe @ v).tocsr()
+        v.eliminate_zeros()
+    return dict(knn=knn, row_max=row_max, qg=qg, sets=sets, V=v)
+
+
+def k_reciprocal_distance(q_feats=None, g_feats=None, *, original_dist=None,
+                          num_query: Optional[int] = None,
+                          adjust: Union[None, np.ndarray, torch.Tensor,
+                                        Callable] = None,
+                          k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
+                          memory_mb: float = 512, device=None,
+                          fast_matmul: bool = True) -> np.ndarray:
+    """k-reciprocal re-ranked ``(Q, G)`` distances from features or from a
+    full original distance, optionally adjusted before the normalisation.
+
+    The algorithm is Zhong et al.'s ``re_ranking`` (as in their code and
+    track2_aicity_2021's ``lib/utils/post_process.py``): with ``O`` the
+    ``(N, N)`` original distance over the ``N = Q + G`` concatenated query
+    and gallery items, ``O' = ((O - A) / colmax(O - A)).T``; the k-reciprocal
+    neighbour sets, their weights ``exp(-O')`` and the Jaccard distance come
+    from ``O'``; the result is ``(1 - lambda) * jaccard + lambda * O'`` on
+    the query-gallery block. For a symmetric ``O - A`` (e.g. no ``adjust``)
+    the transpose changes nothing.
+
+    Args:
+        q_feats, g_feats: ``(Q, D)`` / ``(G, D)`` features; ``O`` is their
+            squared Euclidean distance (Zhong et al.). Not needed with
+            ``original_dist``.
+        original_dist: ``(N, N)`` array / tensor used as ``O`` instead
+            (e.g. a fused distance); needs ``num_query``.
+        num_query (int): ``Q`` when ``original_dist`` is given (the first
+            ``Q`` rows/columns are the queries).
+        adjust: ``A``, subtracted from ``O`` before the per-column max
+            normalisation: an ``(N, N)`` array / tensor, or a callable
+            ``adjust(rows, cols) -> A[rows][:, cols]`` (1-D index arrays
+            into the ``N`` items; called tile by tile, so ``A`` need not
+            exist whole). E.g. the strong vehicle baseline's
+            ``0.1 * D_orientation + 0.1 * D_camera``. Default None.
+        k1, k2, lambda_value: as in the paper (20, 6, 0.3).
+        memory_mb (float): working-set budget of the tiles and Jaccard
+            blocks.
+        device: torch device for the feature products (e.g. ``'cuda'``).
+        fast_matmul (bool): allow the checked fast float32 product (see
+            :func:`reidkit.evaluation.distance.fast_matmul`).
+
+    Returns:
+        ndarray: ``(Q, G)`` float32 re-ranked distances.
+
+    Example:
+        >>> qf, gf = torch.randn(10, 64), torch.randn(50, 64)
+        >>> d = k_reciprocal_distance(qf, gf)              # from features
+        >>> feats = torch.cat([qf, gf])
+        >>> o = torch.cdist(feats, feats) ** 2
+        >>> d2 = k_reciprocal_distance(original_dist=o, num_query=10)
+        >>> cam = torch.rand(60, 60)
+        >>> d3 = k_reciprocal_distance(qf, gf, adjust=0.1 * cam)
+        >>> d.shape == d2.shape == d3.shape == (10, 50)
+        True
+    """
+    if k1 < 1 or k2 < 1:
+        raise ValueError(f'k1 and k2 must be >= 1, got k1={k1}, k2={k2}')
+    if not 0.0 <= lambda_value <= 1.0:
+        raise ValueError(f'lambda_value must be in [0, 1], got {lambda_value}')
+    if original_dist is not None:
+        if q_feats is not None or g_feats is not None:
+            raise ValueError('give either features or original_dist, not both')
+        source = MatrixTiles(original_dist, device)
+        if num_query is None or not 0 < int(num_query) < source.num:
+            raise ValueError(f'original_dist needs num_query in [1, '
+                             f'{source.num - 1}] (the number of query rows), '
+                             f'got {num_query}')
+        num_q = int(num_query)
+    else:
+        if q_feats is None or g_feats is None:
+            raise ValueError('k_reciprocal_distance needs q_feats and g_feats '
+                             'or original_dist')
+        qf = as_features(q_feats, 'q_feats').float()
+        gf = as_features(g_feats, 'g_feats').float()
+        if qf.shape[1] != gf.shape[1]:
+            raise ValueError(f'q_feats and g_feats dimensions differ: '
+                             f'{qf.shape[1]} vs {gf.shape[1]}')
+        num_q = qf.shape[0]
+        source = FeatureTiles(torch.cat([qf, gf.to(qf.device)]).cpu(),
+                              'sqeuclidean', device, fast_matmul)
+    if adjust is not None:
+        source = AdjustedTiles(source, adjust)
+    return _final(source, num_q, int(k1), int(k2), float(lambda_value),
+                  float(memory_mb))
+
+
+def _final(source, num_q, k1, k2, lambda_value, memory_mb) -> np.ndarray:
+    enc = k_reciprocal_encode(source, num_q, k1, k2, memory_mb)
+    out = enc['qg']  # query-gallery distances, overwritten block by block
+    v = enc['V']
+    scale = enc['row_max'][:num_q, None]
+    lam = np.float32(lambda_value)
+    for start, stop, min_sum in jaccard_blocks(v[:num_q], v[num_q:], memory_mb):
+        jaccard = 1.0 - min_sum / (2.0 - min_sum)
+        out[start:stop] = (jaccard * (1.0 - lam)
+                           + out[start:stop] / scale[start:stop] * lam)
+    return out
+
+
 @RERANKERS.register_module()
 class KReciprocalReranker:
     """k-reciprocal encoding re-ranking (Zhong et al. 2017), memory-bounded.
 
-    Works, as Zhong et al.'s code does, on squared Euclidean distances of the
-    concatenated query and gallery features, each row divided by its maximum.
-    The ``dist`` passed in by a re-ranker chain is not used: the algorithm
-    needs query-query and gallery-gallery distances too and recomputes all of
-    them from the features.
+    With ``start_from='features'`` (default) it works, as Zhong et al.'s code
+    does, on squared Euclidean distances of the concatenated query and
+    gallery features; the ``dist`` handed over by a re-ranker chain is then
+    not used, so it must be the first step of a chain (a chain that would
+    drop a previous step is refused by
+    :func:`~reidkit.evaluation.rerankers.apply_rerankers`).
+
+    With ``start_from='dist'`` the incoming ``(Q, G)`` distance is the
+    query-gallery block of the original distance; the query-query and
+    gallery-gallery blocks are ``meta['qq_dist']`` / ``meta['gg_dist']``
+    when given (torchreid's ``re_ranking(q_g, q_q, g_g)`` inputs), else
+    computed from the features with ``metric`` -- which must then be the
+    incoming distance's metric (e.g. ``'cosine'`` after
+    ``AverageQueryExpansion``). The gallery-gallery block is computed tile
+    by tile, never whole.
+
+    For a full ``(Q+G)^2`` original distance or an adjustment subtracted
+    before the normalisation (the strong vehicle baseline), call
+    :func:`k_reciprocal_distance`.
 
     Args:
         k1 (int): k-reciprocal neighbourhood size. Default 20.
@@ -259,11 +666,11 @@ class KReciprocalReranker:
         memory_mb (float): working-set budget for the distance blocks and the
             Jaccard blocks. Default 512.
         device: torch device for the distance products (default CPU).
-        fast_matmul (bool): run the CPU distance products in oneDNN's
-            bfloat16-emulated float32 mode when a check on the features
-            shows float32 accuracy (see
-            :func:`reidkit.evaluation.distance.fast_matmul`); about 2x faster
-            products on CPUs with AVX512-BF16. Default True.
+        fast_matmul (bool): allow the checked fast float32 product (see
+            :func:`reidkit.evaluation.distance.fast_matmul`). Default True.
+        start_from (str): ``'features'`` or ``'dist'`` (see above).
+        metric (str): distance of the query-query / gallery-gallery blocks
+            for ``start_from='dist'``. Default ``'sqeuclidean'``.
 
     Example:
         >>> rr = RERANKERS.build(dict(type='KReciprocalReranker', k1=20, k2=6,
@@ -271,103 +678,82 @@ class KReciprocalReranker:
         >>> new_dist = rr(torch.randn(10, 64), torch.randn(50, 64))
         >>> new_dist.shape
         (10, 50)
+        >>> chain = [dict(type='AverageQueryExpansion', metric='cosine'),
+        ...          dict(type='KReciprocalReranker', start_from='dist',
+        ...               metric='cosine')]
     """
 
     def __init__(self, k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
-                 memory_mb: float = 512, device=None, fast_matmul: bool = True):
+                 memory_mb: float = 512, device=None, fast_matmul: bool = True,
+                 start_from: str = 'features', metric: str = 'sqeuclidean'):
         if k1 < 1 or k2 < 1:
             raise ValueError(f'k1 and k2 must be >= 1, got k1={k1}, k2={k2}')
         if not 0.0 <= lambda_value <= 1.0:
             raise ValueError(f'lambda_value must be in [0, 1], got {lambda_value}')
+        if start_from not in ('features', 'dist'):
+            raise ValueError("start_from must be 'features' or 'dist', got "
+                             f'{start_from!r}')
+        if metric not in METRICS:
+            raise ValueError(f'metric must be one of {METRICS}, got {metric!r}')
         self.k1 = int(k1)
         self.k2 = int(k2)
         self.lambda_value = float(lambda_value)
         self.memory_mb = float(memory_mb)
         self.device = device
         self.fast_matmul = bool(fast_matmul)
+        self.start_from = start_from
+        self.metric = metric
 
-    def encode(self, q_feats, g_feats):
-        """Neighbour lists, row maxima, query-gallery distances and the
-        (query-expanded) sparse weight matrix ``V`` of all ``Q + G`` items."""
+    @property
+    def discards_incoming_dist(self) -> bool:
+        """True when the result does not depend on the chain's ``dist``."""
+        return self.start_from == 'features'
+
+    chain_hint = ("put it first, or use KReciprocalReranker(start_from='dist', "
+                  "metric=<the incoming distance's metric>) to start from the "
+                  'incoming distance')
+
+    def _source(self, q_feats, g_feats, dist, meta):
         qf = as_features(q_feats, 'q_feats').float()
         gf = as_features(g_feats, 'g_feats').float()
         if qf.shape[1] != gf.shape[1]:
             raise ValueError(f'q_feats and g_feats dimensions differ: '
                              f'{qf.shape[1]} vs {gf.shape[1]}')
-        feats = torch.cat([qf, gf]).cpu()
-        num, num_q = feats.shape[0], qf.shape[0]
-        if num < self.k1 + 1 or num < self.k2:
-            raise ValueError(f'k1={self.k1}, k2={self.k2} need at least '
-                             f'{max(self.k1 + 1, self.k2)} images in query + '
-                             f'gallery, got {num}')
-        # distances of expansion members inside the k1 + 1 nearest come from
-        # the pass; the others (members of a neighbour's half set) are
-        # computed directly
-        k = min(num, max(self.k1 + 1, self.k2))
-        knn, knn_dist, row_max, qg = knn_pass(feats, k, num_q, self.memory_mb,
-                                              self.device, fast=self.fast_matmul)
-        sets = expansion_sets(knn, self.k1)
-        v = self._weights(feats, sets, knn, knn_dist, row_max)
-        if self.k2 != 1:
-            rows = np.repeat(np.arange(num), self.k2)
-            qe = sp.csr_matrix(
-                (np.full(rows.size, 1.0 / self.k2, np.float32),
-                 (rows, knn[:, :self.k2].ravel())), shape=(num, num))
-            v = (qe @ v).tocsr()
-            v.eliminate_zeros()
-        return dict(knn=knn, row_max=row_max, qg=qg, sets=sets, V=v)
+        if self.start_from == 'features':
+            return FeatureTiles(torch.cat([qf, gf.to(qf.device)]).cpu(),
+                                'sqeuclidean', self.device, self.fast_matmul)
+        if dist is None:
+            raise ValueError("KReciprocalReranker(start_from='dist') needs the "
+                             'incoming (num_query, num_gallery) dist')
+        qg = _to_numpy_f32(dist, 'dist')
+        if qg.shape != (qf.shape[0], gf.shape[0]):
+            raise ValueError(f'dist must have shape {(qf.shape[0], gf.shape[0])}'
+                             f', got {qg.shape}')
+        qq = meta.get('qq_dist')
+        if qq is None:
+            qq_src = FeatureTiles(qf.cpu(), self.metric, self.device,
+                                  self.fast_matmul)
+            with qq_src.context():
+                qq = qq_src.tile(0, qf.shape[0], 0, qf.shape[0]).cpu().numpy()
+        gg = meta.get('gg_dist')
+        if gg is None:
+            gg = FeatureTiles(gf.cpu(), self.metric, self.device,
+                              self.fast_matmul)
+        return BlockTiles(qg, qq, gg)
 
-    def _weights(self, feats, sets: sp.csr_matrix, knn, knn_dist, row_max):
-        """Gaussian weights ``exp(-d(i, j) / max_i)`` of every set member,
-        normalised per row (Zhong et al.'s V)."""
-        num = feats.shape[0]
-        rows = np.repeat(np.arange(num), np.diff(sets.indptr))
-        cols = sets.indices.astype(np.int64)
-        # look each (i, j) up in i's neighbour list, sorted by index
-        order = np.argsort(knn, axis=1, kind='stable')
-        sorted_idx = np.take_along_axis(knn, order, 1)
-        sorted_dist = np.take_along_axis(knn_dist, order, 1)
-        k = knn.shape[1]
-        flat = sorted_idx.ravel() + np.repeat(np.arange(num, dtype=np.int64) * num, k)
-        where = np.searchsorted(flat, rows * num + cols)
-        where = np.minimum(where, flat.size - 1)
-        found = flat[where] == rows * num + cols
-        d = np.where(found, sorted_dist.ravel()[where], 0).astype(np.float32)
-        missing = np.nonzero(~found)[0]
-        if missing.size:
-            norms = (feats * feats).sum(1)
-            # small chunks into reused buffers: gathering all pairs at once
-            # costs 5-10x more (page faults on large temporaries)
-            step = 2048
-            buf_r = feats.new_empty(step, feats.shape[1])
-            buf_c = feats.new_empty(step, feats.shape[1])
-            for s0 in range(0, missing.size, step):
-                m = missing[s0:s0 + step]
-                r, c = torch.from_numpy(rows[m]), torch.from_numpy(cols[m])
-                a = torch.index_select(feats, 0, r, out=buf_r[:m.size])
-                b = torch.index_select(feats, 0, c, out=buf_c[:m.size])
-                dots = torch.einsum('nd,nd->n', a, b)
-                d[m] = (norms[r] + norms[c] - 2.0 * dots).clamp_(min=0).numpy()
-        w = np.exp(-(d / row_max[rows]).astype(np.float32))
-        sums = np.add.reduceat(w, sets.indptr[:-1]) if w.size else w
-        data = (w / sums[rows]).astype(np.float32)
-        return sp.csr_matrix((data, sets.indices.copy(), sets.indptr.copy()),
-                             shape=sets.shape)
+    def encode(self, q_feats, g_feats, dist=None, **meta):
+        """Neighbour lists, row maxima, query-gallery distances and the
+        (query-expanded) sparse weight matrix ``V`` of all ``Q + G`` items."""
+        return k_reciprocal_encode(self._source(q_feats, g_feats, dist, meta),
+                                   len(q_feats), self.k1, self.k2,
+                                   self.memory_mb)
 
     def __call__(self, q_feats, g_feats, dist=None, **meta) -> np.ndarray:
-        enc = self.encode(q_feats, g_feats)
-        out = enc['qg']  # query-gallery distances, overwritten block by block
-        num_q = out.shape[0]
-        v = enc['V']
-        scale = enc['row_max'][:num_q, None]
-        lam = np.float32(self.lambda_value)
-        for start, stop, min_sum in jaccard_blocks(v[:num_q], v[num_q:],
-                                                   self.memory_mb):
-            jaccard = 1.0 - min_sum / (2.0 - min_sum)
-            out[start:stop] = (jaccard * (1.0 - lam)
-                               + out[start:stop] / scale[start:stop] * lam)
-        return out
+        return _final(self._source(q_feats, g_feats, dist, meta), len(q_feats),
+                      self.k1, self.k2, self.lambda_value, self.memory_mb)
 
 
-__all__ = ['KReciprocalReranker', 'knn_pass', 'expansion_sets',
-           'jaccard_blocks', 'jaccard_query_gallery', 'reciprocal_mask']
+__all__ = ['KReciprocalReranker', 'k_reciprocal_distance',
+           'k_reciprocal_encode', 'knn_pass', 'expansion_sets',
+           'jaccard_blocks', 'jaccard_query_gallery', 'reciprocal_mask',
+           'FeatureTiles', 'MatrixTiles', 'BlockTiles', 'AdjustedTiles']

@@ -80,6 +80,13 @@ class TrackletAveraging:
         self.on, self.window, self.metric = on, window, metric
         self.normalize = normalize
 
+    @property
+    def discards_incoming_dist(self) -> bool:
+        """``on='feature'`` recomputes distances from averaged features."""
+        return self.on == 'feature'
+
+    chain_hint = "use on='distance' to average the incoming distance"
+
     def _groups(self, num_g, tracks, track_file, g_names):
         if tracks is None:
             if track_file is None or g_names is None:
