@@ -11,11 +11,11 @@ rank lists grouped by track, flip test, ensembles).
 """
 from .postprocess import (FeatureFileError, OrientationCameraKReciprocal,
                           TrackGroupedRanking, flip_average, full_sq_distance,
-                          group_by_track, k_reciprocal_full, load_features,
+                          group_by_track, load_features,
                           ranks_to_distance, save_features,
                           weighted_track_average)
 
 __all__ = ['FeatureFileError', 'OrientationCameraKReciprocal',
            'TrackGroupedRanking', 'flip_average', 'full_sq_distance',
-           'group_by_track', 'k_reciprocal_full', 'load_features',
+           'group_by_track', 'load_features',
            'ranks_to_distance', 'save_features', 'weighted_track_average']

@@ -15,17 +15,15 @@ The authors' chain (``lib/utils/post_process.py``, ``lib/utils/reid_eval.py``,
    ``(Q+G)^2`` squared distances) subtracted *before* the per-column max
    normalisation, so they change the neighbour sets as well as the
    original-distance term; k1 50, k2 15, lambda 0.5
-   (:func:`k_reciprocal_full`, :class:`OrientationCameraKReciprocal`);
+   (:class:`OrientationCameraKReciprocal`);
 4. ensemble: the plain mean of several backbones' re-ranked distances
    (reidkit's ``DistanceEnsemble`` with no weights);
 5. the rank list grouped by track: walking the ranking, the first image of
    a track brings the whole track (:func:`group_by_track`,
    :class:`TrackGroupedRanking`).
 
-The k-reciprocal step runs through :func:`_k_reciprocal_backend`, a small
-adapter over reidkit's sparse k-reciprocal parts (neighbour sets, Jaccard
-blocks) fed with a given full distance matrix; it is the one place to swap
-for reidkit's public full-matrix function once that exists.
+The k-reciprocal step is reidkit's :func:`k_reciprocal_distance` (its
+``adjust`` term is subtracted before the normalisation, as the authors do).
 """
 from __future__ import annotations
 
@@ -34,14 +32,12 @@ import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
 from reidkit.datasets.base import LayoutError
 from reidkit.evaluation.distance import as_features
 from reidkit.evaluation.rerankers.common import base_distance
-from reidkit.evaluation.rerankers.k_reciprocal import (expansion_sets,
-                                                       jaccard_blocks)
+from reidkit.evaluation.rerankers.k_reciprocal import k_reciprocal_distance
 from reidkit.registry import RERANKERS
 
 
@@ -176,80 +172,11 @@ def weighted_track_average(g_feats, tracks: Sequence[Sequence[int]],
 
 
 # --------------------------------------------------------- k-reciprocal
-def _k_reciprocal_backend(dist: np.ndarray, num_query: int, k1: int,
-                          k2: int, lambda_value: float) -> np.ndarray:
-    """k-reciprocal re-ranking of a given ``(N, N)`` matrix, already
-    normalised (row ``i`` = the distances from item ``i``)."""
-    num = dist.shape[0]
-    knn = np.argsort(dist, axis=1, kind='stable')[:, :max(k1 + 1, k2)]
-    sets = expansion_sets(knn, k1)
-    rows = np.repeat(np.arange(num), np.diff(sets.indptr))
-    w = np.exp(-dist[rows, sets.indices]).astype(np.float64)
-    sums = np.add.reduceat(w, sets.indptr[:-1])
-    v = sp.csr_matrix(((w / sums[rows]).astype(np.float32),
-                       sets.indices.copy(), sets.indptr.copy()),
-                      shape=(num, num))
-    if k2 != 1:
-        qe_rows = np.repeat(np.arange(num), k2)
-        qe = sp.csr_matrix((np.full(qe_rows.size, 1.0 / k2, np.float32),
-                            (qe_rows, knn[:, :k2].ravel())), shape=(num, num))
-        v = (qe @ v).tocsr()
-        v.eliminate_zeros()
-    out = dist[:num_query, num_query:].astype(np.float32)
-    lam = np.float32(lambda_value)
-    for start, stop, min_sum in jaccard_blocks(v[:num_query], v[num_query:]):
-        jaccard = 1.0 - min_sum / (2.0 - min_sum)
-        out[start:stop] = jaccard * (1 - lam) + out[start:stop] * lam
-    return out
-
-
-def k_reciprocal_full(original_dist, num_query: int, k1: int = 50,
-                      k2: int = 15, lambda_value: float = 0.5,
-                      adjust=None) -> np.ndarray:
-    """k-reciprocal re-ranking (Zhong et al.) of a full ``(N, N)`` matrix.
-
-    ``d = original_dist - adjust``; every column is divided by its maximum
-    and the result transposed (Zhong et al.'s code); then the k-reciprocal
-    sets, their Gaussian weights ``V``, the ``k2`` query expansion and the
-    Jaccard distance; the output is ``(1 - lambda) jaccard + lambda d`` for
-    the query rows and gallery columns, ``(Q, N - Q)``.
-
-    Args:
-        original_dist: ``(N, N)`` distances of query then gallery items
-            (squared Euclidean in the authors' code).
-        num_query (int): ``Q``, the first rows/columns.
-        k1, k2, lambda_value: Zhong et al.'s parameters (the authors' test
-            script: 50, 15, 0.5).
-        adjust: optional ``(N, N)`` term subtracted first
-            (``0.1 D_o + 0.1 D_c``).
-
-    Example:
-        >>> d = k_reciprocal_full(full_sq_distance(qf, gf), len(qf),
-        ...                       adjust=0.1 * d_ori + 0.1 * d_cam)
-    """
-    d = np.asarray(original_dist, dtype=np.float64)
-    num = d.shape[0]
-    if d.ndim != 2 or d.shape[1] != num:
-        raise ValueError(f'original_dist must be square (N, N), got {d.shape}')
-    if not 0 < num_query < num:
-        raise ValueError(f'num_query must be in (0, {num}), got {num_query}')
-    if num < k1 + 1 or num < k2:
-        raise ValueError(f'k1={k1}, k2={k2} need at least {max(k1 + 1, k2)} '
-                         f'items, got {num}')
-    if adjust is not None:
-        adjust = np.asarray(adjust, dtype=np.float64)
-        if adjust.shape != d.shape:
-            raise ValueError(f'adjust must have shape {d.shape}, got '
-                             f'{adjust.shape}')
-        d = d - adjust
-    d = (d / d.max(axis=0)).T
-    return _k_reciprocal_backend(d, num_query, int(k1), int(k2),
-                                 float(lambda_value))
-
-
-def _full_aux_distance(name, value, num) -> np.ndarray:
-    """An auxiliary model's ``(N, N)`` distance from meta: a matrix, a pair
-    ``(q_feats, g_feats)`` or a saved features file."""
+def _aux_source(name, value):
+    """An auxiliary model's distance from meta: ``(N, N)`` matrix, a pair
+    ``(q_feats, g_feats)`` or a saved features file. Returns ``(N, fn)``
+    with ``fn(rows, cols)`` the block of squared distances (features are
+    never expanded into the whole ``(N, N)`` matrix)."""
     if isinstance(value, (str, os.PathLike)):
         data = load_features(str(value))
         value = (data['q_feats'], data['g_feats'])
@@ -257,13 +184,20 @@ def _full_aux_distance(name, value, num) -> np.ndarray:
         if len(value) != 2:
             raise ValueError(f'aux[{name!r}] must be an (N, N) matrix, a pair '
                              '(q_feats, g_feats) or a saved features file')
-        value = full_sq_distance(*value)
-    value = np.asarray(value, dtype=np.float64)
-    if value.shape != (num, num):
-        raise ValueError(f'aux[{name!r}] gives a distance of shape '
-                         f'{value.shape}, expected ({num}, {num}) for query '
-                         '+ gallery')
-    return value
+        x = torch.cat([as_features(value[0], 'aux q_feats').double().cpu(),
+                       as_features(value[1], 'aux g_feats').double().cpu()])
+        sq = (x * x).sum(1)
+
+        def block(rows, cols):
+            r, c = torch.as_tensor(rows), torch.as_tensor(cols)
+            return (sq[r, None] + sq[None, c] - 2.0 * x[r] @ x[c].T).numpy()
+        return len(x), block
+    mat = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor)
+                     else value, dtype=np.float64)
+    if mat.ndim != 2 or mat.shape[0] != mat.shape[1]:
+        raise ValueError(f'aux[{name!r}] must be square (N, N), got '
+                         f'{mat.shape}')
+    return len(mat), lambda rows, cols: mat[np.ix_(rows, cols)]
 
 
 @RERANKERS.register_module()
@@ -297,6 +231,9 @@ class OrientationCameraKReciprocal:
             'orientation': 0.1, 'camera': 0.1}
         self.track_average = track_average
 
+    discards_incoming_dist = True
+    chain_hint = 'put OrientationCameraKReciprocal first in the chain'
+
     def __call__(self, q_feats, g_feats, dist=None, aux=None, tracks=None,
                  **meta) -> np.ndarray:
         if self.track_average:
@@ -304,17 +241,24 @@ class OrientationCameraKReciprocal:
                 raise KeyError('OrientationCameraKReciprocal(track_average='
                                'True) needs meta["tracks"]')
             g_feats = weighted_track_average(g_feats, tracks)
-        full = full_sq_distance(q_feats, g_feats)
-        adjust = None
         aux = aux or {}
+        parts = []
+        num = len(q_feats) + len(g_feats)
         for name, w in self.weights.items():
             if name not in aux:
                 raise KeyError(f'OrientationCameraKReciprocal needs '
                                f'meta["aux"][{name!r}] (have {sorted(aux)})')
-            term = w * _full_aux_distance(name, aux[name], full.shape[0])
-            adjust = term if adjust is None else adjust + term
-        return k_reciprocal_full(full, len(q_feats), self.k1, self.k2,
-                                 self.lambda_value, adjust)
+            n, block = _aux_source(name, aux[name])
+            if n != num:
+                raise ValueError(f'aux[{name!r}] covers {n} images, expected '
+                                 f'{num} (query + gallery, same order)')
+            parts.append((float(w), block))
+
+        def adjust(rows, cols):
+            return sum(w * block(rows, cols) for w, block in parts)
+        return k_reciprocal_distance(
+            q_feats, g_feats, adjust=adjust if parts else None, k1=self.k1,
+            k2=self.k2, lambda_value=self.lambda_value)
 
 
 # ------------------------------------------------------------- tracks
@@ -382,6 +326,6 @@ class TrackGroupedRanking:
 
 __all__ = ['FeatureFileError', 'save_arrays', 'save_features', 'load_arrays',
            'load_features', 'check_same_lists', 'flip_average',
-           'full_sq_distance', 'weighted_track_average', 'k_reciprocal_full',
+           'full_sq_distance', 'weighted_track_average',
            'OrientationCameraKReciprocal', 'group_by_track',
            'ranks_to_distance', 'TrackGroupedRanking']

@@ -6,10 +6,11 @@ import torch
 
 from plugins.strong_vehicle.postprocess import (
     FeatureFileError, OrientationCameraKReciprocal, TrackGroupedRanking,
-    flip_average, full_sq_distance, group_by_track, k_reciprocal_full,
-    load_features, ranks_to_distance, save_arrays, save_features,
+    flip_average, full_sq_distance, group_by_track, load_features, ranks_to_distance, save_arrays, save_features,
     weighted_track_average)
-from reidkit.evaluation.rerankers import DistanceEnsemble
+from reidkit.evaluation.rerankers import DistanceEnsemble, build_chain
+from reidkit.evaluation.rerankers.common import RerankerChainError
+from reidkit.evaluation.rerankers.k_reciprocal import k_reciprocal_distance
 from reidkit.registry import RERANKERS
 
 from . import authors_reference as ref
@@ -34,7 +35,9 @@ def clustered(num, dim=16, ids=12, seed=0, spread=0.35):
 def test_k_reciprocal_full_equals_authors_re_ranking(k1, k2, lam):
     feats, _ = clustered(110)
     qf, gf = feats[:20], feats[20:]
-    ours = k_reciprocal_full(full_sq_distance(qf, gf), 20, k1, k2, lam)
+    # reidkit's k-reciprocal from a given full (Q+G)^2 matrix
+    ours = k_reciprocal_distance(original_dist=full_sq_distance(qf, gf),
+                                 num_query=20, k1=k1, k2=k2, lambda_value=lam)
     theirs = ref.re_ranking(qf.clone(), gf.clone(), k1, k2, lam)
     assert ours.shape == (20, 90)
     np.testing.assert_allclose(ours, theirs.astype(np.float32), atol=ATOL)
@@ -66,7 +69,8 @@ def test_orientation_camera_inside_k_reciprocal_equals_authors_use_voc():
     np.testing.assert_allclose(ours, theirs32, atol=EXACT)
     np.testing.assert_allclose(ours, ours_m, atol=1e-6)
     # subtracting inside is not the same as fusing after re-ranking
-    plain = k_reciprocal_full(full_sq_distance(feats[:q], feats[q:]), q)
+    plain = RERANKERS.build(dict(type='OrientationCameraKReciprocal',
+                                 weights={}))(feats[:q], feats[q:])
     after = plain - 0.1 * d_ori[:q, q:] - 0.1 * d_cam[:q, q:]
     assert np.abs(after - ours).max() > 0.05
 
@@ -190,3 +194,10 @@ def test_bad_saved_files_are_named(tmp_path):
     rr = OrientationCameraKReciprocal(k1=2, k2=2)
     with pytest.raises(KeyError, match='orientation'):
         rr(np.zeros((2, 3)), np.ones((4, 3)), aux={})
+    with pytest.raises(ValueError, match='covers 5 images'):
+        rr(np.zeros((2, 3)), np.ones((4, 3)),
+           aux=dict(orientation=np.zeros((5, 5)), camera=np.zeros((6, 6))))
+    # it starts from the features: later in a chain it would drop a step
+    with pytest.raises(RerankerChainError, match='first in the chain'):
+        build_chain([dict(type='AverageQueryExpansion'),
+                     dict(type='OrientationCameraKReciprocal')])
