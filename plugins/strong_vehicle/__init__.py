@@ -19,3 +19,8 @@ __all__ = ['FeatureFileError', 'OrientationCameraKReciprocal',
            'TrackGroupedRanking', 'flip_average', 'full_sq_distance',
            'group_by_track', 'load_features',
            'ranks_to_distance', 'save_features', 'weighted_track_average']
+from .hooks import FreezeBackboneHook
+from .transforms import ReIDAugMix, ReIDRandomBlur, ReIDRandomPatch
+
+__all__ += ['FreezeBackboneHook', 'ReIDAugMix', 'ReIDRandomBlur',
+            'ReIDRandomPatch']
