@@ -24,3 +24,7 @@ from .transforms import ReIDAugMix, ReIDRandomBlur, ReIDRandomPatch
 
 __all__ += ['FreezeBackboneHook', 'ReIDAugMix', 'ReIDRandomBlur',
             'ReIDRandomPatch']
+from .datasets import RelabelAsIdentity
+from .stages import PostProcessStage, SaveFeaturesStage
+
+__all__ += ['RelabelAsIdentity', 'PostProcessStage', 'SaveFeaturesStage']

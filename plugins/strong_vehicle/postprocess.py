@@ -46,7 +46,8 @@ class FeatureFileError(LayoutError):
 
 
 FEATURE_KEYS = ('q_feats', 'g_feats', 'q_names', 'g_names')
-LABEL_KEYS = ('q_pids', 'g_pids', 'q_camids', 'g_camids')
+LABEL_KEYS = ('q_pids', 'g_pids', 'q_camids', 'g_camids', 'q_track_ids',
+              'g_track_ids')
 
 
 def save_arrays(path: str, **arrays) -> str:
