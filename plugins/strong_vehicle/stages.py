@@ -28,6 +28,37 @@ from .postprocess import (OrientationCameraKReciprocal, TrackGroupedRanking,
                           save_arrays, save_features)
 
 
+def extract_features(runner, flip: bool = True) -> Dict[str, Any]:
+    """Test features of ``runner``'s model on its test dataloader, as
+    :func:`save_features` arguments: flip-tested (optional), L2-normalised,
+    split into query and gallery, with names, pids, cameras, track ids."""
+    model = runner.model
+    model.eval()
+    feats, samples = [], []
+
+    def forward(x):
+        return model(x, mode='tensor').float()
+    with torch.no_grad():
+        for batch in runner.test_dataloader:
+            data = model.data_preprocessor(batch, False)
+            x = data['inputs']
+            feats.append((flip_average(forward, x) if flip
+                          else forward(x)).cpu())
+            samples += uncollate(data['data_samples'], len(x))
+    feats = torch.nn.functional.normalize(torch.cat(feats), dim=1)
+    split = np.array([s['split'] for s in samples])
+    q, g = split == 'query', split == 'gallery'
+
+    def col(key, mask):
+        return np.array([int(s.get(key, -1)) for s in samples])[mask]
+    names = np.array([str(s['img_path']) for s in samples])
+    return dict(q_feats=feats[torch.from_numpy(q)],
+                g_feats=feats[torch.from_numpy(g)], q_names=names[q],
+                g_names=names[g], q_pids=col('pid', q), g_pids=col('pid', g),
+                q_camids=col('camid', q), g_camids=col('camid', g),
+                g_track_ids=col('track_id', g))
+
+
 @STAGES.register_module()
 class SaveFeaturesStage(TestStage):
     """Extract a trained model's test features and save them.
@@ -82,32 +113,10 @@ class SaveFeaturesStage(TestStage):
         fill_dataset_counts(cfg)
         runner = Runner.from_cfg(cfg)
         runner.load_checkpoint(ckpt, map_location='cpu')
-        model = runner.model
-        model.eval()
-        feats, samples = [], []
-        with torch.no_grad():
-            for batch in runner.test_dataloader:
-                data = model.data_preprocessor(batch, False)
-
-                def forward(x):
-                    return model(x, mode='tensor').float()
-                x = data['inputs']
-                feats.append((flip_average(forward, x) if self.flip
-                              else forward(x)).cpu())
-                samples += uncollate(data['data_samples'], len(x))
-        feats = torch.nn.functional.normalize(torch.cat(feats), dim=1)
-        split = np.array([s['split'] for s in samples])
-        q, g = split == 'query', split == 'gallery'
-
-        def col(key, mask):
-            return np.array([int(s.get(key, -1)) for s in samples])[mask]
-        names = np.array([str(s['img_path']) for s in samples])
-        save_features(self.out_file, feats[torch.from_numpy(q)],
-                      feats[torch.from_numpy(g)], names[q], names[g],
-                      q_pids=col('pid', q), g_pids=col('pid', g),
-                      q_camids=col('camid', q), g_camids=col('camid', g),
-                      g_track_ids=col('track_id', g))
-        return dict(query=int(q.sum()), gallery=int(g.sum()), file=ckpt)
+        feats = extract_features(runner, self.flip)
+        save_features(self.out_file, **feats)
+        return dict(query=len(feats['q_names']),
+                    gallery=len(feats['g_names']), file=ckpt)
 
 
 def tracks_of(track_ids) -> List[List[int]]:
@@ -117,6 +126,49 @@ def tracks_of(track_ids) -> List[List[int]]:
         if t >= 0:
             groups.setdefault(int(t), []).append(i)
     return list(groups.values())
+
+
+def _score(dist, main, protocol) -> Dict[str, float]:
+    res = rank(dist, main['q_pids'], main['g_pids'], main['q_camids'],
+               main['g_camids'], protocol=protocol)
+    out = dict(mAP=100.0 * res['mAP'])
+    for k in (1, 5, 10):
+        out[f'R{k}'] = 100.0 * float(res['cmc'][k - 1])
+    return out
+
+
+def chain_rows(data: Dict[str, dict], aux: Dict[str, dict],
+               weights: Dict[str, float], k1: int = 50, k2: int = 15,
+               lambda_value: float = 0.5, protocol: str = 'cityflow'):
+    """The chain's rows (see :class:`PostProcessStage`) from loaded feature
+    files (the first of ``data`` is the single model). Returns ``(rows,
+    ensemble distance, grouped-ranking distance)``."""
+    main = next(iter(data.values()))
+    tracks = tracks_of(main.get('g_track_ids', np.full(
+        len(main['g_names']), -1)))
+    aux_feats = {k: (d['q_feats'], d['g_feats']) for k, d in aux.items()}
+    rr = dict(k1=k1, k2=k2, lambda_value=lambda_value)
+
+    def rerank(d, w, track_average):
+        return OrientationCameraKReciprocal(
+            weights=w, track_average=track_average, **rr)(
+            d['q_feats'], d['g_feats'], aux=aux_feats, tracks=tracks)
+
+    def grouped(dist):
+        return TrackGroupedRanking()(main['q_feats'], main['g_feats'],
+                                     dist=dist, tracks=tracks)
+    rows = {}
+    dist = compute_distance(main['q_feats'], main['g_feats'])
+    rows['baseline'] = _score(dist, main, protocol)
+    rows['+ re-ranking'] = _score(rerank(main, {}, False), main, protocol)
+    rows['+ orientation/camera'] = _score(rerank(main, weights, False), main,
+                                          protocol)
+    per_model = [rerank(d, weights, bool(tracks)) for d in data.values()]
+    rows['+ tracklet'] = _score(grouped(per_model[0]), main, protocol)
+    ensemble = sum(per_model) / len(per_model)
+    final = grouped(ensemble)
+    rows['+ ensemble'] = _score(final, main, protocol)
+    return rows, ensemble, final
 
 
 @STAGES.register_module()
@@ -190,14 +242,6 @@ class PostProcessStage(Stage):
         return dict(features=self.features, aux=self.aux,
                     weights=self.weights, protocol=self.protocol, **self.rr)
 
-    def _score(self, dist, main) -> Dict[str, float]:
-        res = rank(dist, main['q_pids'], main['g_pids'], main['q_camids'],
-                   main['g_camids'], protocol=self.protocol)
-        out = dict(mAP=100.0 * res['mAP'])
-        for k in (1, 5, 10):
-            out[f'R{k}'] = 100.0 * float(res['cmc'][k - 1])
-        return out
-
     def run(self) -> dict:
         data = {k: load_features(v) for k, v in self.features.items()}
         aux = {k: load_features(v) for k, v in self.aux.items()}
@@ -209,37 +253,16 @@ class PostProcessStage(Stage):
             if key not in main:
                 raise StageConfigError(f"stage '{self.name}': {main_name}'s "
                                        f'features file has no {key}')
-        tracks = tracks_of(main.get('g_track_ids', np.full(
-            len(main['g_names']), -1)))
-        aux_feats = {k: (d['q_feats'], d['g_feats']) for k, d in aux.items()}
-
-        def rerank(d, weights, track_average):
-            return OrientationCameraKReciprocal(
-                weights=weights, track_average=track_average, **self.rr)(
-                d['q_feats'], d['g_feats'], aux=aux_feats, tracks=tracks)
-
-        def grouped(dist):
-            return TrackGroupedRanking()(main['q_feats'], main['g_feats'],
-                                         dist=dist, tracks=tracks)
-        rows = {}
-        dist = compute_distance(main['q_feats'], main['g_feats'])
-        rows['baseline'] = self._score(dist, main)
-        rows['+ re-ranking'] = self._score(rerank(main, {}, False), main)
-        rows['+ orientation/camera'] = self._score(
-            rerank(main, self.weights, False), main)
-        per_model = {k: rerank(d, self.weights, bool(tracks))
-                     for k, d in data.items()}
-        rows['+ tracklet'] = self._score(grouped(per_model[main_name]), main)
-        ensemble = sum(per_model.values()) / len(per_model)
-        final = grouped(ensemble)
-        rows['+ ensemble'] = self._score(final, main)
+        rows, ensemble, final = chain_rows(
+            data, aux, self.weights, protocol=self.protocol, **self.rr)
         save_arrays(self.dist_file(), dist=ensemble, ranked=final,
                     q_names=main['q_names'], g_names=main['g_names'])
         atomic_write_text(self.out_file, json.dumps(
             dict(rows=rows, models=list(data), aux=list(aux),
-                 weights=self.weights, tracks=len(tracks), **self.rr),
+                 weights=self.weights, **self.rr),
             indent=1))
         return rows
 
 
-__all__ = ['SaveFeaturesStage', 'PostProcessStage', 'tracks_of']
+__all__ = ['SaveFeaturesStage', 'PostProcessStage', 'tracks_of',
+           'extract_features', 'chain_rows']
