@@ -15,10 +15,10 @@ epochs = 2
 
 train_pipeline = [
     dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
+    dict(type='ReIDResize', size='${img_size}'),
     dict(type='ReIDRandomFlip', prob=0.5),
     dict(type='ReIDPad', padding=4),
-    dict(type='ReIDRandomCrop', size=img_size),
+    dict(type='ReIDRandomCrop', size='${img_size}'),
     dict(type='ReIDRandomPatch', prob=0.25, patch_max_area=0.16,
          min_pool=20),
     dict(type='ReIDColorJitter', brightness=0.2, contrast=0.15,
@@ -28,23 +28,13 @@ train_pipeline = [
     dict(type='ReIDRandomErasing', prob=0.5, area=(0.02, 0.4), fill='mean'),
     dict(type='PackReIDInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
-    dict(type='PackReIDInputs'),
-]
 batch_size = 32
 train_dataloader = dict(
     batch_size=batch_size, num_workers=0, persistent_workers=False,
     sampler=dict(_delete_=True, type='IdentitySampler',
-                 batch_size=batch_size, num_instances=4),
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+                 batch_size=batch_size, num_instances=4))
+val_dataloader = dict(batch_size=64, num_workers=0, persistent_workers=False)
 test_dataloader = val_dataloader
-val_evaluator = dict(type='ReIDMetric', protocol='cityflow')
-test_evaluator = val_evaluator
 
 model = dict(
     backbone=dict(after=('model.layer1', 'model.layer2'), backbone=dict(
@@ -78,9 +68,9 @@ camera_model = dict(
                       dict(type='TripletLoss', margin=0.3)]))
 camera_data = dict(
     dataset=dict(_delete_=True, type='RelabelAsIdentity', label_key='camid',
-                 dataset=dict(type='CityFlowV2', data_root=data_root,
+                 dataset=dict(type='CityFlowV2', data_root='${data_root}',
                               split='train'),
-                 pipeline=train_pipeline))
+                 pipeline='${train_pipeline}'))
 camera_hooks = [dict(type='EpochToModelHook'),
                 dict(malw_hook, metric_losses=['loss_triplet']),
                 dict(type='FreezeBackboneHook', epochs=1)]

@@ -104,9 +104,9 @@ def features(runner):
     return load_features(path)
 
 
-def camera_overrides():
+def camera_overrides(data_root):
     from reidkit.utils.config import load_config
-    cfg = load_config(CONFIG)
+    cfg = load_config(CONFIG, {'data_root': data_root})
     stage = [s for s in cfg.stages if s['name'] == 'train_camera'][0]
     return copy.deepcopy(stage['overrides'].to_dict())
 
@@ -125,8 +125,7 @@ def run_seed(data_root, out, seed) -> Dict[str, Dict[str, float]]:
     r10 = features(train(data_root, osp.join(out, f's{seed}', 'r10'), seed,
                          dict(model=dict(backbone=dict(backbone=dict(
                              model_name='resnet10t'))))))
-    cam_ov = camera_overrides()
-    cam_ov['train_dataloader']['dataset']['dataset']['data_root'] = data_root
+    cam_ov = camera_overrides(data_root)
     cam = features(train(data_root, osp.join(out, f's{seed}', 'camera'),
                          seed, cam_ov))
     post, _, _ = chain_rows(dict(r18=recipe, r10=r10), dict(camera=cam),

@@ -19,7 +19,6 @@ _base_ = ['../../_base_/models/strong_vehicle_ibn_x101.py',
 custom_imports = dict(imports=['plugins.strong_vehicle'],
                       allow_failed_imports=False)
 
-sv_img_size = (320, 320)
 num_ids_per_batch = 16
 num_instances = 8
 
@@ -38,26 +37,23 @@ malw_hook = dict(type='MALWHook', id_losses=['loss_ce'],
 custom_hooks = [dict(type='EpochToModelHook'), malw_hook,
                 dict(type='FreezeBackboneHook', epochs=1)]
 
-# Data settings, named sv_* because mmengine forbids a key in two bases:
-# a dataset config takes them with {{_base_.sv_train_pipeline}} etc.
-# Their build_transforms order; erasing max area 0.4.
+# Data settings, named sv_* because mmengine forbids a key in two bases
+# (the dataset base defines train_pipeline): a dataset config takes them
+# with {{_base_.sv_train_pipeline}}. Sizes are the dataset config's
+# img_size (320x320 in the paper). Their build_transforms order; erasing
+# max area 0.4.
 sv_train_pipeline = [
     dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=sv_img_size),
+    dict(type='ReIDResize', size='${img_size}'),
     dict(type='ReIDRandomFlip', prob=0.5),
     dict(type='ReIDPad', padding=10),
-    dict(type='ReIDRandomCrop', size=sv_img_size),
+    dict(type='ReIDRandomCrop', size='${img_size}'),
     dict(type='ReIDRandomPatch', prob=0.25, patch_max_area=0.16),
     dict(type='ReIDColorJitter', brightness=0.2, contrast=0.15,
          saturation=0.0, hue=0.0, prob=0.25),
     dict(type='ReIDAugMix', prob=0.25),
     dict(type='ReIDRandomBlur', prob=0.25),
     dict(type='ReIDRandomErasing', prob=0.5, area=(0.02, 0.4), fill='mean'),
-    dict(type='PackReIDInputs'),
-]
-sv_test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=sv_img_size),
     dict(type='PackReIDInputs'),
 ]
 batch_size = num_ids_per_batch * num_instances
