@@ -37,8 +37,8 @@ def toy_cityflow(tmp_path_factory):
     return str(out)
 
 
-# three tiny trainings and four runner starts: about 3 minutes on an idle
-# 2-core machine, over 10 under the shared machine's load
+# three tiny trainings and four runner starts: 11 minutes on the shared
+# 2-core machine at load ~14 (not timed idle)
 @pytest.mark.timeout(1800)
 def test_every_stage_runs_and_the_chain_is_the_authors(toy_cityflow,
                                                        tmp_path):
