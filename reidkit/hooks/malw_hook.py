@@ -46,6 +46,13 @@ class MALWHook(Hook):
     In distributed training the recorded values are averaged over ranks so
     every rank computes the same weight.
 
+    ``variant='authors'`` follows the authors' code instead
+    (``lib/layers/build.py`` of cybercore-co-ltd/track2_aicity_2021): the
+    *raw* (unweighted) losses are recorded (the logged value divided by the
+    weight it was computed with), and the update runs each time ``interval``
+    values have been recorded (iterations ``K-1, 2K-1, ...`` counted from 0)
+    rather than when ``iter % K == 0``.
+
     Args:
         id_losses (sequence[str]): loss names of the ID group.
             Defaults to ``('loss_ce',)``.
@@ -53,6 +60,9 @@ class MALWHook(Hook):
             Defaults to ``('loss_supcon',)``.
         interval (int): ``K``. Defaults to 500.
         momentum (float): ``alpha``. Defaults to 0.9.
+        variant (str): ``'paper'`` (Algorithm 1: weighted records, update
+            at ``iter % K == 0``) or ``'authors'`` (raw records, update
+            after every ``K`` records). Defaults to ``'paper'``.
 
     Example:
         >>> custom_hooks = [dict(type='MALWHook', interval=500, momentum=0.9,
@@ -60,15 +70,22 @@ class MALWHook(Hook):
         ...                      metric_losses=['loss_supcon'])]
     """
 
+    VARIANTS = ('paper', 'authors')
+
     # before LoggerHook (BELOW_NORMAL), so the logged weight is current
     priority = 'NORMAL'
 
     def __init__(self, id_losses: Sequence[str] = ('loss_ce',),
                  metric_losses: Sequence[str] = ('loss_supcon',),
-                 interval: int = 500, momentum: float = 0.9) -> None:
+                 interval: int = 500, momentum: float = 0.9,
+                 variant: str = 'paper') -> None:
         if interval < 1:
             raise ValueError(f'MALWHook: interval must be >= 1, got '
                              f'{interval}')
+        if variant not in self.VARIANTS:
+            raise ValueError(f'MALWHook: variant must be one of '
+                             f'{self.VARIANTS}, got {variant!r}')
+        self.variant = variant
         self.id_losses = list(id_losses)
         self.metric_losses = list(metric_losses)
         self.interval = interval
@@ -115,10 +132,18 @@ class MALWHook(Hook):
         if missing:
             raise KeyError(f'MALWHook: {missing} not in the train step '
                            f'outputs {sorted(outputs)}')
+        weights = self._model(runner).loss_weights()
+
         def value(name):
             v = outputs[name]
-            return float(v.detach()) if isinstance(v, torch.Tensor) \
-                else float(v)
+            v = float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
+            if self.variant == 'authors':  # the unweighted loss
+                if weights[name] == 0:
+                    raise ValueError(f'MALWHook(variant="authors"): loss '
+                                     f'{name!r} has weight 0, its raw value '
+                                     'cannot be recovered')
+                v /= weights[name]
+            return v
 
         pair = torch.tensor([sum(value(n) for n in self.id_losses),
                              sum(value(n) for n in self.metric_losses)],
@@ -126,7 +151,11 @@ class MALWHook(Hook):
         all_reduce(pair, op='mean')
         self.id_record.append(float(pair[0]))
         self.metric_record.append(float(pair[1]))
-        if runner.iter % self.interval == 0:
+        if self.variant == 'authors':
+            due = len(self.id_record) >= self.interval
+        else:
+            due = runner.iter % self.interval == 0
+        if due:
             self.w_id = malw_update(self.w_id, self.id_record,
                                     self.metric_record, self.momentum)
             self.id_record, self.metric_record = [], []

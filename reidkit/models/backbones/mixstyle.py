@@ -28,6 +28,11 @@ class MixStyle(nn.Module):
       ``domain``); without labels, the reference code's rule for batches
       whose two halves come from two domains (reverse, then shuffle each
       half);
+    - ``'halves'``: always the reference code's two-halves rule (its
+      ``MixStyle2``, used by the strong vehicle baseline's authors): the
+      batch is taken as two equal halves from two domains; the partner of a
+      sample is drawn from the other half (reverse the batch, then shuffle
+      each half). Domain labels, if any, are ignored;
     - ``'domain_prior'``: only samples outside ``target_domain`` (e.g.
       synthetic, ``domain`` 1) are restyled, each with the statistics of a
       random ``target_domain`` sample (real, 0); target samples are kept.
@@ -46,7 +51,7 @@ class MixStyle(nn.Module):
         torch.Size([4, 8, 6, 6])
     """
 
-    MODES = ('random', 'crossdomain', 'domain_prior')
+    MODES = ('random', 'crossdomain', 'halves', 'domain_prior')
 
     def __init__(self, p: float = 0.5, alpha: float = 0.1, eps: float = 1e-6,
                  mix: str = 'random', target_domain: int = 0) -> None:
@@ -69,7 +74,7 @@ class MixStyle(nn.Module):
         keep_all = torch.ones(b, dtype=torch.bool, device=device)
         if self.mix == 'random':
             return torch.randperm(b, device=device), keep_all
-        if domain is None:
+        if domain is None or self.mix == 'halves':
             if self.mix == 'domain_prior':
                 raise ValueError("MixStyle(mix='domain_prior') needs the "
                                  "batch's 'domain' labels")

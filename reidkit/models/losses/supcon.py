@@ -20,8 +20,14 @@ class SupConLoss(ReIDLoss):
     reference code averages, and so do we). With ``temperature=0.07`` the
     reference code's ``t / base_t`` factor is 1.
 
+    ``normalize=False`` uses the embeddings as given: the strong vehicle
+    baseline's code feeds the un-normalised post-BN feature to SupCon
+    (``lib/layers/metric_learning.py``), unlike Khosla et al.
+
     Args:
         temperature (float): ``t``. Defaults to 0.07.
+        normalize (bool): L2-normalise the embeddings first. Defaults to
+            True (Khosla et al.).
         loss_weight, label_key, loss_name: see :class:`ReIDLoss`.
 
     Example:
@@ -31,15 +37,17 @@ class SupConLoss(ReIDLoss):
 
     default_name = 'loss_supcon'
 
-    def __init__(self, temperature: float = 0.07, **kwargs) -> None:
+    def __init__(self, temperature: float = 0.07, normalize: bool = True,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         if temperature <= 0:
             raise ValueError(f'SupConLoss: temperature must be > 0, got '
                              f'{temperature}')
         self.temperature = float(temperature)
+        self.normalize = bool(normalize)
 
     def compute(self, inputs, labels, **extra):
-        z = F.normalize(inputs, dim=1)
+        z = F.normalize(inputs, dim=1) if self.normalize else inputs
         logits = z @ z.t() / self.temperature
         pos, _ = same_label_masks(labels)
         eye = torch.eye(len(labels), dtype=torch.bool, device=z.device)

@@ -1,0 +1,91 @@
+"""The recipe configs resolve to the paper's / authors' settings; the camera
+model's relabelled dataset; stage argument errors."""
+import os.path as osp
+
+import pytest
+
+import plugins.strong_vehicle  # noqa: F401  (registers)
+from plugins.strong_vehicle.stages import PostProcessStage, tracks_of
+from reidkit.registry import DATASETS
+from reidkit.stages.base import StageConfigError
+from reidkit.utils.config import load_config
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+
+
+@pytest.mark.parametrize('name,dataset', [('cityflow_v2_x101', 'CityFlowV2'),
+                                          ('veri776_x101', 'VeRi776')])
+def test_recipe_configs(name, dataset):
+    cfg = load_config(osp.join(ROOT, 'configs', 'strong_vehicle',
+                               f'{name}.py'))
+    train = cfg.train_dataloader
+    assert train.dataset.type == dataset
+    assert train.batch_size == 128 and train.sampler.num_instances == 8
+    assert cfg.test_dataloader.dataset.pipeline[1]['size'] == (320, 320)
+    types = [t['type'] for t in train.dataset.pipeline]
+    for t in ('ReIDRandomFlip', 'ReIDRandomCrop', 'ReIDColorJitter',
+              'ReIDRandomErasing', 'ReIDAugMix', 'ReIDRandomPatch',
+              'ReIDRandomBlur'):
+        assert t in types
+    probs = {t['type']: t.get('prob') for t in train.dataset.pipeline}
+    assert probs['ReIDAugMix'] == probs['ReIDRandomPatch'] == \
+        probs['ReIDRandomBlur'] == probs['ReIDColorJitter'] == 0.25
+    assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=3.5e-4,
+                                               weight_decay=1e-6)
+    warm, cos = cfg.param_scheduler
+    assert (warm['type'], warm['end'], warm['by_epoch']) == ('LinearLR', 500,
+                                                             False)
+    assert cos['type'] == 'CosineAnnealingLR' and cfg.train_cfg.max_epochs \
+        == 12
+    hooks = {h['type']: h for h in cfg.custom_hooks}
+    assert hooks['FreezeBackboneHook']['epochs'] == 1
+    assert (hooks['MALWHook']['interval'], hooks['MALWHook']['variant']) == \
+        (500, 'authors')
+    model = cfg.model
+    assert model.backbone.mix == 'halves' and model.backbone.alpha == 0.1
+    assert model.backbone.after == ('layer1', 'layer2')
+    assert model.neck.learnable is False and model.neck.p == 3.0
+    supcon = [x for x in model.head.losses if x['type'] == 'SupConLoss'][0]
+    assert supcon['normalize'] is False and supcon['temperature'] == 0.07
+    assert cfg.circle_classifier['scale'] == 64
+
+
+def test_toy_config_stage_plan():
+    cfg = load_config(osp.join(ROOT, 'configs', 'strong_vehicle',
+                               'toy_cityflow_v2.py'), work_dir='/tmp/w')
+    names = [s['name'] for s in cfg.stages]
+    assert names == ['train_r18', 'feats_r18', 'train_r10', 'feats_r10',
+                     'train_camera', 'feats_camera', 'postprocess']
+    assert cfg.stages[1]['out_file'] == '/tmp/w/r18/feats.npz'
+
+
+def test_relabel_as_identity_uses_cameras(tmp_path):
+    import subprocess
+    import sys
+    root = str(tmp_path / 'cf')
+    subprocess.run([sys.executable, 'tools/make_toy_data.py', 'cityflow_v2',
+                    root, '--ids', '12', '--size', '32x32'], check=True,
+                   cwd=ROOT, capture_output=True)
+    plain = DATASETS.build(dict(type='CityFlowV2', data_root=root))
+    ds = DATASETS.build(dict(type='RelabelAsIdentity', label_key='camid',
+                             dataset=dict(type='CityFlowV2', data_root=root)))
+    cams = sorted({plain[i]['camid'] for i in range(len(plain))})
+    assert ds.metainfo['num_pids'] == len(cams) and len(ds) == len(plain)
+    for i in range(len(ds)):
+        assert ds[i]['pid'] == cams.index(plain[i]['camid'])
+        assert ds[i]['orig_pid'] == plain[i]['pid']
+    with pytest.raises(KeyError, match='orientation'):
+        DATASETS.build(dict(type='RelabelAsIdentity', label_key='orientation',
+                            dataset=dict(type='CityFlowV2', data_root=root)))
+
+
+def test_post_process_stage_arguments_checked():
+    with pytest.raises(StageConfigError, match='features'):
+        PostProcessStage(name='p', cfg={}, work_dir='/tmp', features={},
+                         out_file='/tmp/x.json')
+    with pytest.raises(StageConfigError, match='no aux file'):
+        PostProcessStage(name='p', cfg={}, work_dir='/tmp',
+                         features=dict(a='a.npz'), out_file='/tmp/x.json',
+                         weights=dict(orientation=0.1))
+    assert tracks_of([3, -1, 3, 0, 0]) == [[0, 2], [3, 4]]
