@@ -25,7 +25,8 @@ from synthgen.registry import FILTERS, GENERATORS, PROMPT_BUILDERS
 from synthgen.sources import SOURCES, BaseSource, to_rgb_array
 from synthgen.writer import ShardWriter
 
-__all__ = ['GenerationPipeline', 'GenerationSummary', 'Unit', 'build_component']
+__all__ = ['GenerationPipeline', 'GenerationSummary', 'Unit', 'build_component',
+           'plain_data']
 
 #: writer / pipeline keys that do not change what is generated
 _NON_SEMANTIC = {'batch_size', 'fsync', 'units_per_dir', 'out_dir',
@@ -65,14 +66,14 @@ def build_component(registry, cfg: Any, what: str) -> Any:
     return registry.build(cfg)
 
 
-def _plain(obj: Any) -> Any:
+def plain_data(obj: Any) -> Any:
     """Config objects -> plain JSON-able data (for fingerprints)."""
     if hasattr(obj, 'to_dict'):
         obj = obj.to_dict()
     if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): plain_data(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [plain_data(v) for v in obj]
     if isinstance(obj, type):
         return f'{obj.__module__}.{obj.__qualname__}'
     if isinstance(obj, (str, int, float, bool)) or obj is None:
@@ -281,12 +282,12 @@ class GenerationPipeline:
 
     def fingerprint(self) -> Dict[str, Any]:
         """What identifies the planned output (stored as ``plan.json``)."""
-        spec = _plain(self._cfg)
+        spec = plain_data(self._cfg)
         if isinstance(spec.get('source'), dict):
             spec['source'].pop('data_root', None)
         else:  # a source object: what it says identifies it
-            spec['source'] = _plain(self.source.describe())
-        spec['writer'] = {k: v for k, v in _plain(self.writer_cfg).items()
+            spec['source'] = plain_data(self.source.describe())
+        spec['writer'] = {k: v for k, v in plain_data(self.writer_cfg).items()
                           if k not in _NON_SEMANTIC}
         spec.update(num_variants=self.num_variants, seed=self.seed)
         h = hashlib.sha256(json.dumps(spec, sort_keys=True).encode())

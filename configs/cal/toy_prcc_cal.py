@@ -22,20 +22,7 @@ model = dict(
                             adv_loss=dict(start_epoch=4)))
 optim_wrapper = dict(model=dict(optimizer=dict(lr=1e-3)))
 
-train_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size='${img_size}'),
-    dict(type='ReIDRandomFlip', prob=0.5),
-    dict(type='ReIDPad', padding=4),
-    dict(type='ReIDRandomCrop', size='${img_size}'),
-    dict(type='ReIDRandomErasing', prob=0.5, fill='mean'),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size='${img_size}'),
-    dict(type='PackReIDInputs'),
-]
+pad = 4  # ReIDPad before the random crop
 train_dataloader = dict(
     batch_size=32,
     num_workers=0,

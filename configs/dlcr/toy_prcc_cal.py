@@ -31,15 +31,7 @@ model = dict(
     clothes_classifier=dict(in_channels=1024, start_epoch=4,
                             adv_loss=dict(start_epoch=4)))
 optim_wrapper = dict(model=dict(optimizer=dict(lr=1e-3)))
-train_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size='${img_size}'),
-    dict(type='ReIDRandomFlip', prob=0.5),
-    dict(type='ReIDPad', padding=4),
-    dict(type='ReIDRandomCrop', size='${img_size}'),
-    dict(type='ReIDRandomErasing', prob=0.5, fill='mean'),
-    dict(type='PackReIDInputs'),
-]
+pad = 4  # ReIDPad before the random crop
 train_dataloader = dict(
     num_workers=0, persistent_workers=False,
     sampler=dict(num_instances=4, interval=1))

@@ -20,31 +20,14 @@ model = dict(
     neck=dict(in_channels=512),
     head=dict(in_channels=512))
 
-train_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
-    dict(type='ReIDRandomFlip', prob=0.5),
-    dict(type='ReIDPad', padding=6),
-    dict(type='ReIDRandomCrop', size=img_size),
-    dict(type='ReIDRandomErasing', prob=0.5, fill='mean'),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
-    dict(type='PackReIDInputs'),
-]
+pad = 6  # ReIDPad before the random crop
 train_dataloader = dict(
     batch_size=32,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(_delete_=True, type='IdentitySampler', batch_size=32,
-                 num_instances=4),
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=128,
-    num_workers=2,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+                 num_instances=4))
+val_dataloader = dict(batch_size=128, num_workers=2)
 test_dataloader = val_dataloader
 
 # from random weights a higher Adam rate than the ImageNet-pretrained 3.5e-4

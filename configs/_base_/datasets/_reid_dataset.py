@@ -7,12 +7,13 @@
 #   protocol       the evaluation protocol (reidkit.evaluation)
 #   dataset_args   extra arguments of the dataset class, e.g. dict(mode='cc')
 dataset_args = dict()
+pad = 10  # pixels of padding before the random crop
 
 train_pipeline = [
     dict(type='LoadReIDImage'),
     dict(type='ReIDResize', size='${img_size}'),
     dict(type='ReIDRandomFlip', prob=0.5),
-    dict(type='ReIDPad', padding=10),
+    dict(type='ReIDPad', padding='${pad}'),
     dict(type='ReIDRandomCrop', size='${img_size}'),
     dict(type='ReIDRandomErasing', prob=0.5, fill='mean'),
     dict(type='PackReIDInputs'),
