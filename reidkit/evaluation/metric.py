@@ -11,7 +11,7 @@ from mmengine.logging import print_log
 from ..registry import METRICS
 from .distance import compute_distance
 from .protocols import Protocol, build_protocol
-from .rerankers import apply_rerankers
+from .rerankers import apply_rerankers, build_chain
 from .visualize import write_rank_lists
 
 __all__ = ['ReIDMetric', 'sample_value']
@@ -126,6 +126,7 @@ class ReIDMetric(BaseMetric):
         self.dist_metric = dist_metric
         self.norm_feat = norm_feat
         self.rerankers = list(rerankers or [])
+        build_chain(self.rerankers)  # a chain that drops a step fails here
         self.rerank_meta = dict(rerank_meta or {})
         self.max_rank = int(max_rank)
         self.memory_mb = memory_mb
