@@ -71,7 +71,8 @@ class ReIDDistributedDataParallel(MMDistributedDataParallel):
                          device_ids=device_ids if on_gpu else None, **kwargs)
         own = dict(module.named_parameters())
         ignored: List[nn.Parameter] = [own[n] for n in names]
-        if get_world_size() > 1:  # DDP only broadcasts the parameters it manages
+        # DDP only broadcasts the parameters it manages
+        if get_world_size() > 1:
             with torch.no_grad():
                 for p in ignored:
                     torch_dist.broadcast(p.data, src=0)

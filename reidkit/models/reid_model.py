@@ -191,8 +191,8 @@ class ReIDModel(BaseModel):
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got "
                          f'{mode!r}')
 
-    def head_losses(self, inputs, labels
-                    ) -> Tuple[Dict[str, torch.Tensor], Dict[str, torch.Tensor]]:
+    def head_losses(self, inputs, labels) -> Tuple[Dict[str, torch.Tensor],
+                                                   Dict[str, torch.Tensor]]:
         """One forward: the losses of the main and auxiliary heads, and the
         main head's outputs (``forward_train``; e.g. ``post_bn``), so a
         subclass adds losses on them without a second forward (BN
