@@ -5,6 +5,11 @@ losses use all of them, while the clothes classifier and the
 clothes-adversarial loss use only the real images (authors' code): a
 generated image wears another identity's outfit and has no clothes label of
 its own (DLCR manifests write ``clothes_id = -1``).
+
+The head is the ``clothes_classifier`` of reidkit's ``CALModel``
+(configs/_base_/models/cal_r50.py), whose training step calls its
+``loss_clothes`` and ``loss_adversarial``; DLCR needs no model class of its
+own.
 """
 from __future__ import annotations
 
@@ -39,7 +44,8 @@ def real_subset(feats: torch.Tensor, labels: Dict[str, torch.Tensor],
 
 @HEADS.register_module()
 class DLCRClothesClassifierHead(ClothesClassifierHead):
-    """:class:`ClothesClassifierHead` on the real images of the batch only.
+    """:class:`ClothesClassifierHead` on the real images of the batch only
+    (the ``clothes_classifier`` of a ``CALModel``).
 
     Args:
         domains (tuple[int]): domains that carry clothes labels (0 = real).
@@ -47,7 +53,7 @@ class DLCRClothesClassifierHead(ClothesClassifierHead):
             ``num_clothes``, ``scale``, ``start_epoch``, ``adv_loss``).
 
     Example:
-        >>> model = dict(clothes_classifier=dict(
+        >>> model = dict(type='CALModel', clothes_classifier=dict(
         ...     type='DLCRClothesClassifierHead', in_channels=4096,
         ...     num_clothes=None, start_epoch=25))
     """

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import MessageHub
@@ -10,8 +10,8 @@ from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from torch import nn
 
-from reidkit.engine.ddp import update_params
 from reidkit.registry import HEADS, MODELS
+from reidkit.utils.grads import all_reduce_grads, update_params
 from .data_preprocessor import collate_labels, uncollate
 
 
@@ -24,9 +24,7 @@ class ReIDModel(BaseModel):
     - ``'loss'``: dict of scalar ``loss_*`` (weights applied) and ``acc_*``;
     - ``'predict'``: list of dicts, each input data sample plus ``feat``
       (1-D float tensor on CPU, the head's test feature);
-    - ``'tensor'``: (B, D) test features;
-    - ``'cal'`` (used by :meth:`cal_train_step`): the head losses (no
-      clothes losses) and the clothes classifier's input feature.
+    - ``'tensor'``: (B, D) test features.
 
     ``labels`` is the batched label dict of :class:`ReIDDataPreprocessor`;
     it is rebuilt from ``data_samples`` when not given. Backbones that
@@ -35,34 +33,24 @@ class ReIDModel(BaseModel):
 
     Loss weights are the ``loss_weight`` attributes of the loss modules,
     listed by :meth:`loss_modules` (name -> module) so hooks (``MALWHook``)
-    can read and change them.
+    can read and change them. Losses that switch on at an epoch read
+    :attr:`current_epoch`.
 
     ``num_classes``: leave ``model.head.num_classes=None`` in a config and
-    tools/train.py fills it from the train set's ``metainfo['num_pids']``
-    (and ``model.clothes_classifier.num_clothes`` from ``num_clothes``);
-    auxiliary heads and the clothes head inherit ``num_classes`` from the
-    main head here.
+    tools/train.py fills it from the train set's ``metainfo['num_pids']``;
+    auxiliary heads inherit ``num_classes`` from the main head here.
 
-    CAL: with ``clothes_classifier`` set, :meth:`train_step` takes an
-    ``OptimWrapperDict`` with keys ``'model'`` and ``'clothes_classifier'``
-    (built by ``constructor='ReIDOptimWrapperConstructor'``, see
-    configs/_base_/models/cal_r50.py): it first updates the clothes
-    classifier on detached features (from its ``start_epoch``), then the rest
-    of the model with the head's losses plus the adversarial loss once
-    ``epoch >= start_epoch``. The epoch is :attr:`current_epoch`: set by
-    ``EpochToModelHook`` (default runtime) or :meth:`set_epoch`, else read
-    from mmengine's message hub (``RuntimeInfoHook`` stores it each epoch).
-    With a single ``OptimWrapper`` the same losses are summed in one step
-    (``loss`` mode returns the identity, clothes and adversarial losses
-    together, with disjoint gradients; the classifier then sees its
-    pre-update weights in the adversarial loss).
-
-    Distributed CAL: ``ReIDDistributedDataParallel`` keeps the clothes
-    classifier's parameters (:meth:`ddp_ignored_parameters`) out of DDP's
-    reducer and calls :meth:`cal_train_step` with itself as the forward and
-    a function that averages the clothes classifier's gradients over ranks,
-    so both optimisers step as in one process, on gradients averaged over
-    ranks.
+    Training step and distributed training (the contract
+    ``ReIDDistributedDataParallel`` relies on, for every subclass):
+    :meth:`train_step` takes an optional ``model_wrapper``, the distributed
+    wrapper whose forward the step runs (so its reducer averages the
+    gradients it manages). A subclass may train some parameters outside
+    that reducer (e.g. by a second backward pass) by naming them in
+    :meth:`ddp_ignored_parameters`; the wrapper then leaves them alone and
+    the model averages their gradients itself (:meth:`sync_ignored_grads`)
+    before stepping. A model that steps several optimisers
+    (``OptimWrapperDict``) overrides :meth:`train_step`; see
+    :class:`~reidkit.models.cal.CALModel`.
 
     Args:
         backbone (dict): backbone config.
@@ -70,7 +58,6 @@ class ReIDModel(BaseModel):
             ``GlobalAvgPool``.
         head (dict): main head config (e.g. ``BNNeckHead``).
         aux_heads (list[dict], optional): ``AuxClassifierHead`` configs.
-        clothes_classifier (dict, optional): ``ClothesClassifierHead``.
         data_preprocessor (dict, optional): defaults to
             ``ReIDDataPreprocessor``.
         channels_last (bool): convert the model and inputs to channels_last
@@ -89,7 +76,6 @@ class ReIDModel(BaseModel):
     def __init__(self, backbone: dict, head: dict,
                  neck: Optional[dict] = None,
                  aux_heads: Optional[Sequence[dict]] = None,
-                 clothes_classifier: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  channels_last: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
@@ -113,12 +99,6 @@ class ReIDModel(BaseModel):
                     inner['num_classes'] = num_classes
                 built.append(HEADS.build(cfg))
             self.aux_heads = nn.ModuleList(built)
-        self.clothes_classifier = None
-        if clothes_classifier is not None:
-            cfg = copy.deepcopy(clothes_classifier)
-            if cfg.get('num_pids') is None:
-                cfg['num_pids'] = num_classes
-            self.clothes_classifier = HEADS.build(cfg)
         self._backbone_label_keys = tuple(
             getattr(self.backbone, 'label_keys', ()))
         self._epoch: Optional[int] = None
@@ -129,9 +109,10 @@ class ReIDModel(BaseModel):
     # ------------------------------------------------------------------ utils
     @property
     def current_epoch(self) -> int:
-        """The epoch CAL compares with its start epochs: the value set by
-        ``EpochToModelHook`` / :meth:`set_epoch`, else mmengine's message hub
-        (``RuntimeInfoHook`` stores ``'epoch'`` before every epoch)."""
+        """The epoch that epoch-scheduled losses compare with their start
+        epochs: the value set by ``EpochToModelHook`` / :meth:`set_epoch`,
+        else mmengine's message hub (``RuntimeInfoHook`` stores ``'epoch'``
+        before every epoch)."""
         if self._epoch is not None:
             return self._epoch
         return int(MessageHub.get_current_instance().get_info('epoch', 0)
@@ -142,16 +123,18 @@ class ReIDModel(BaseModel):
         self._epoch = None if epoch is None else int(epoch)
 
     def set_epoch(self, epoch: Optional[int]) -> None:
-        """Fix the epoch CAL uses (None: read mmengine's message hub)."""
+        """Fix :attr:`current_epoch` (None: read mmengine's message hub)."""
         self.current_epoch = epoch
+
+    def loss_heads(self) -> List[nn.Module]:
+        """The heads whose ``losses`` :meth:`loss_modules` lists: the main
+        head and the auxiliary heads (a subclass adds its own)."""
+        return [self.head] + list(self.aux_heads or [])
 
     def loss_modules(self) -> Dict[str, nn.Module]:
         """``{loss name: loss module}`` of every head (for weight hooks)."""
-        heads = [self.head] + list(self.aux_heads or [])
-        if self.clothes_classifier is not None:
-            heads.append(self.clothes_classifier)
         out = {}
-        for head in heads:
+        for head in self.loss_heads():
             for loss in getattr(head, 'losses', []):
                 out[loss.loss_name] = loss
         return out
@@ -168,10 +151,16 @@ class ReIDModel(BaseModel):
 
     # --------------------------------------------------------------- forward
     @staticmethod
-    def _labels(data_samples, labels, device):
+    def _batch(inputs, data_samples, labels):
+        """Check ``inputs``; per-sample dicts and the batched labels."""
+        if isinstance(inputs, (list, tuple)):
+            raise TypeError('ReIDModel.forward expects a stacked (B, 3, H, W)'
+                            ' float tensor; pass the batch through '
+                            'model.data_preprocessor first')
+        data_samples = uncollate(data_samples, inputs.shape[0])
         if labels is None:
-            labels = collate_labels(data_samples, device)
-        return labels
+            labels = collate_labels(data_samples, inputs.device)
+        return data_samples, labels
 
     def extract_feat(self, inputs: torch.Tensor,
                      labels: Optional[Dict[str, torch.Tensor]] = None):
@@ -191,12 +180,7 @@ class ReIDModel(BaseModel):
                 data_samples: Optional[List[dict]] = None,
                 mode: str = 'tensor',
                 labels: Optional[Dict[str, torch.Tensor]] = None):
-        if isinstance(inputs, (list, tuple)):
-            raise TypeError('ReIDModel.forward expects a stacked (B, 3, H, W)'
-                            ' float tensor; pass the batch through '
-                            'model.data_preprocessor first')
-        data_samples = uncollate(data_samples, inputs.shape[0])
-        labels = self._labels(data_samples, labels, inputs.device)
+        data_samples, labels = self._batch(inputs, data_samples, labels)
         if mode == 'loss':
             return self.loss(inputs, labels)
         if mode == 'predict':
@@ -204,16 +188,18 @@ class ReIDModel(BaseModel):
         if mode == 'tensor':
             _, pooled = self.extract_feat(inputs, labels)
             return self.head.predict(pooled)
-        if mode == 'cal':
-            return self._cal_forward(inputs, labels)
-        raise ValueError(f"mode must be 'loss', 'predict', 'tensor' or "
-                         f"'cal', got {mode!r}")
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got "
+                         f'{mode!r}')
 
-    def _head_losses(self, feats, pooled, labels):
-        """Losses of the main and auxiliary heads, and the main head's
-        outputs (one forward, so BN statistics update once per step)."""
+    def head_losses(self, inputs, labels) -> Tuple[Dict[str, torch.Tensor],
+                                                   Dict[str, torch.Tensor]]:
+        """One forward: the losses of the main and auxiliary heads, and the
+        main head's outputs (``forward_train``; e.g. ``post_bn``), so a
+        subclass adds losses on them without a second forward (BN
+        statistics update once per step)."""
         if 'pid' not in labels:
             raise KeyError("mode='loss' needs 'pid' in every data sample")
+        feats, pooled = self.extract_feat(inputs, labels)
         outs = self.head.forward_train(pooled, labels)
         losses = dict(self.head.loss_from_outputs(outs, labels))
         for aux in self.aux_heads or []:
@@ -221,20 +207,7 @@ class ReIDModel(BaseModel):
         return losses, outs
 
     def loss(self, inputs, labels) -> Dict[str, torch.Tensor]:
-        feats, pooled = self.extract_feat(inputs, labels)
-        losses, outs = self._head_losses(feats, pooled, labels)
-        if self.clothes_classifier is not None:
-            cfeat = outs[self.clothes_classifier.in_feat]
-            clo = self.clothes_classifier.loss_clothes(cfeat, labels)
-            if self.current_epoch >= self.clothes_classifier.start_epoch:
-                losses.update(clo)
-            else:
-                losses['acc_clothes'] = clo['acc_clothes']
-            if self.current_epoch >= \
-                    self.clothes_classifier.adv_loss.start_epoch:
-                losses.update(
-                    self.clothes_classifier.loss_adversarial(cfeat, labels))
-        return losses
+        return self.head_losses(inputs, labels)[0]
 
     @torch.no_grad()
     def predict(self, inputs, data_samples=None, labels=None) -> List[dict]:
@@ -246,104 +219,62 @@ class ReIDModel(BaseModel):
                              'images')
         return [dict(s, feat=f) for s, f in zip(samples, feats)]
 
-    def _cal_forward(self, inputs, labels):
-        """The part of CAL's step that trains the main model's parameters:
-        head losses and the clothes classifier's input feature."""
-        if self.clothes_classifier is None:
-            raise TypeError("mode='cal' needs a clothes_classifier")
-        feats, pooled = self.extract_feat(inputs, labels)
-        losses, outs = self._head_losses(feats, pooled, labels)
-        return losses, outs[self.clothes_classifier.in_feat]
-
     # ------------------------------------------------------------ train step
     def ddp_ignored_parameters(self) -> List[str]:
-        """Names of the parameters DDP's reducer must leave alone.
-
-        The clothes classifier's: CAL trains them by a separate backward
-        pass on detached features, and DDP's reducer allows one backward
-        per forward. ``ReIDDistributedDataParallel`` averages their
-        gradients over ranks itself.
+        """Names of the parameters a distributed wrapper must keep out of
+        its reducer: this model averages their gradients itself
+        (:meth:`sync_ignored_grads`). None here; a subclass that trains
+        parameters by a separate backward pass names them (DDP's reducer
+        allows one backward per forward).
 
         Returns:
-            list[str]: full parameter names (empty without CAL).
+            list[str]: full parameter names.
 
         Example:
-            >>> cal_model.ddp_ignored_parameters()
-            ['clothes_classifier.classifier.weight']
+            >>> model.ddp_ignored_parameters()
+            []
         """
-        if self.clothes_classifier is None:
-            return []
-        return [f'clothes_classifier.{n}'
-                for n, _ in self.clothes_classifier.named_parameters()]
+        return []
 
-    def train_step(self, data, optim_wrapper: Union[OptimWrapper,
-                                                    OptimWrapperDict]):
-        if not isinstance(optim_wrapper, OptimWrapperDict):
-            return super().train_step(data, optim_wrapper)
-        return self.cal_train_step(data, optim_wrapper)
+    def sync_ignored_grads(self) -> None:
+        """Average the gradients of :meth:`ddp_ignored_parameters` over
+        ranks (nothing to do in one process)."""
+        own = dict(self.named_parameters())
+        all_reduce_grads([own[n] for n in self.ddp_ignored_parameters()])
 
-    def cal_train_step(self, data, optim_wrapper: OptimWrapperDict,
-                       model_wrapper: Optional[nn.Module] = None,
-                       sync_grads: Optional[Callable[[], None]] = None
-                       ) -> Dict[str, torch.Tensor]:
-        """CAL's iteration with two optimisers (the authors' order).
-
-        1. Forward (through ``model_wrapper``): head losses and features.
-        2. Clothes classifier: its loss on detached features, backward,
-           ``sync_grads()``, step of ``optim_wrapper['clothes_classifier']``
-           (from ``clothes_classifier.start_epoch``).
-        3. Main model: head losses plus the adversarial loss with the
-           *updated* classifier (from ``adv_loss.start_epoch``), one
-           backward, step of ``optim_wrapper['model']``.
+    def train_step(self, data, optim_wrapper: OptimWrapper,
+                   model_wrapper: Optional[nn.Module] = None
+                   ) -> Dict[str, torch.Tensor]:
+        """One iteration with one optimiser: mmengine's ``train_step``, run
+        through ``model_wrapper`` when given, and with the gradients of
+        :meth:`ddp_ignored_parameters` averaged over ranks before the step.
 
         Args:
             data (dict): a batch from the dataloader.
-            optim_wrapper (OptimWrapperDict): keys ``'model'`` and
-                ``'clothes_classifier'``.
-            model_wrapper (nn.Module, optional): a DDP wrapper of this model;
-                the forward runs through it (so DDP averages the main
-                gradients) and its ``no_sync`` serves gradient
-                accumulation. None: this model.
-            sync_grads (callable, optional): averages the clothes
-                classifier's gradients over ranks (called before its step).
-                None: single process.
+            optim_wrapper (OptimWrapper): the optimiser wrapper.
+            model_wrapper (nn.Module, optional): a distributed wrapper of
+                this model (``ReIDDistributedDataParallel`` passes itself):
+                the forward runs through it and its ``no_sync`` serves
+                gradient accumulation. None: this model.
 
         Returns:
-            dict[str, torch.Tensor]: logged losses, ``loss_clothes`` and
-            ``acc_clothes`` included.
+            dict[str, torch.Tensor]: the logged losses.
 
         Example:
-            >>> logs = model.cal_train_step(batch, OptimWrapperDict(
-            ...     model=main_wrapper, clothes_classifier=clothes_wrapper))
+            >>> logs = model.train_step(batch, optim_wrapper)
         """
-        if self.clothes_classifier is None:
-            raise TypeError('ReIDModel got an OptimWrapperDict but has no '
-                            'clothes_classifier; use a single optim_wrapper')
-        for key in ('model', 'clothes_classifier'):
-            if key not in optim_wrapper:
-                raise KeyError(f'CAL training needs optim_wrapper keys '
-                               f"'model' and 'clothes_classifier', got "
-                               f'{list(optim_wrapper.keys())}')
+        if isinstance(optim_wrapper, OptimWrapperDict):
+            raise TypeError(
+                f'{type(self).__name__} steps one OptimWrapper, got an '
+                f'OptimWrapperDict with keys {list(optim_wrapper.keys())}; '
+                'a model with several optimisers defines its own '
+                'train_step (e.g. CALModel)')
         wrapped = self if model_wrapper is None else model_wrapper
-        main = optim_wrapper['model']
-        clothes = optim_wrapper['clothes_classifier']
-        epoch = self.current_epoch
-        with main.optim_context(wrapped):
+        with optim_wrapper.optim_context(wrapped):
             data = self.data_preprocessor(data, True)
-            labels = data['labels']
-            losses, cfeat = wrapped(**data, mode='cal')
-        # 1) the clothes classifier, on detached features, its own optimiser
-        with clothes.optim_context(self.clothes_classifier):
-            clo = self.clothes_classifier.loss_clothes(cfeat.detach(), labels)
-        if epoch >= self.clothes_classifier.start_epoch:
-            update_params(clothes, clo['loss_clothes'], before_step=sync_grads)
-        # 2) the model: identity losses + CAL with the updated classifier
-        if epoch >= self.clothes_classifier.adv_loss.start_epoch:
-            with main.optim_context(wrapped):
-                losses.update(
-                    self.clothes_classifier.loss_adversarial(cfeat, labels))
+            losses = wrapped(**data, mode='loss')
         parsed, log_vars = self.parse_losses(losses)
-        main.update_params(parsed)
-        log_vars['loss_clothes'] = clo['loss_clothes'].detach()
-        log_vars['acc_clothes'] = clo['acc_clothes']
+        sync = self.sync_ignored_grads if self.ddp_ignored_parameters() \
+            else None
+        update_params(optim_wrapper, parsed, before_step=sync)
         return log_vars

@@ -1,4 +1,4 @@
-"""CAL's two optimisers under DDP: two CPU processes (gloo) with torchrun.
+"""CALModel's two optimisers under DDP: two CPU processes (gloo) with torchrun.
 
 Run as a module (``torchrun -m tests.engine.test_ddp_cal OUT``) this file is
 the worker of :func:`test_cal_gradients_are_averaged_over_ranks`.
@@ -114,8 +114,8 @@ STEPS = 3
 
 
 def _tiny_cal_model():
-    from reidkit.models import ReIDModel
-    model = ReIDModel(
+    from reidkit.models import CALModel
+    model = CALModel(
         backbone=dict(type='TimmBackbone', model_name='resnet18',
                       last_stride=1),
         neck=dict(type='MaxAvgPool', in_channels=512),
@@ -242,6 +242,30 @@ def test_cal_gradients_are_averaged_over_ranks(tmp_path):
     for n in main:
         torch.testing.assert_close(ddp[n], expected[n], rtol=1e-4,
                                    atol=1e-6, msg=n)
+
+
+def test_wrapper_refuses_ignored_parameters_nobody_averages():
+    """A module that keeps parameters out of DDP's reducer must own a step
+    that takes the wrapper (and averages them); checked before DDP starts,
+    so no process group is needed."""
+    import pytest
+    from torch import nn
+
+    from reidkit.engine import ReIDDistributedDataParallel
+
+    class Plain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+
+        def ddp_ignored_parameters(self):
+            return ['fc.weight']
+
+        def train_step(self, data, optim_wrapper):
+            return {}
+
+    with pytest.raises(TypeError, match='Plain.*model_wrapper'):
+        ReIDDistributedDataParallel(Plain())
 
 
 if __name__ == '__main__':

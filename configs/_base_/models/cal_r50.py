@@ -10,7 +10,7 @@
 # num_classes / num_clothes are filled by tools/train.py from the train
 # set's metainfo['num_pids'] / ['num_clothes'].
 model = dict(
-    type='ReIDModel',
+    type='CALModel',
     # channels_last weights and inputs: 1.7x faster ResNet-50 training steps
     # on this project's CPU (oneDNN), the recommended layout on GPUs
     channels_last=True,
@@ -37,12 +37,12 @@ model = dict(
         in_feat='post_bn',
         adv_loss=dict(type='ClothesAdversarialLoss', scale=16.0,
                       epsilon=0.1, start_epoch=25, loss_weight=1.0)))
-# Two optimisers (ReIDModel.train_step updates the clothes classifier first,
+# Two optimisers (CALModel.train_step updates the clothes classifier first,
 # then the rest). schedules/cal_60e.py also defines `optim_wrapper` and
 # mmengine forbids one key in two bases, so a paper config selects this one:
 #   optim_wrapper = _base_.cal_optim_wrapper
 # (with cal_60e's single optimiser the model still trains CAL, summing the
-# losses in one step; see ReIDModel).
+# losses in one step; see CALModel).
 cal_optim_wrapper = dict(
     _delete_=True,  # replace, not merge into, the schedule's optim_wrapper
     constructor='ReIDOptimWrapperConstructor',

@@ -10,7 +10,8 @@ A head owns its classifier and its losses. Each loss declares what it eats
 
 ``num_classes=None`` is filled before the model is built: tools/train.py sets
 ``model.head.num_classes`` from the training set's ``metainfo['num_pids']``
-(``ReIDModel`` then copies it into auxiliary heads and the clothes head).
+(``ReIDModel`` then copies it into auxiliary heads, ``CALModel`` into the
+clothes head).
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ class ClothesClassifierHead(nn.Module):
     Two losses, with disjoint gradients:
 
     - ``loss_clothes``: CE on ``scale * cos(f.detach(), W)``; trains only the
-      classifier ``W`` (its own optimiser, see ``ReIDModel.train_step``);
+      classifier ``W`` (its own optimiser, see ``CALModel.train_step``);
     - ``loss_cal``: :class:`ClothesAdversarialLoss` on ``cos(f, W.detach())``;
       trains only the backbone / neck / identity head.
 
@@ -34,7 +34,7 @@ class ClothesClassifierHead(nn.Module):
         in_channels (int): feature size (CAL: 4096 post-BN features).
         num_clothes (int): clothes classes; None only until tools/train.py
             fills it from ``metainfo['num_clothes']``.
-        num_pids (int): identities; None is filled by ``ReIDModel`` from the
+        num_pids (int): identities; None is filled by ``CALModel`` from the
             main head's ``num_classes``.
         scale (float): cosine scale of the clothes CE. Defaults to 16.
         start_epoch (int): first epoch in which the classifier is trained
