@@ -49,9 +49,17 @@ class DDPCalProbeHook(Hook):
 '''
 
 
+
+def free_port():
+    """A port nobody listens on now (fixed ports clash on a shared machine)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
 def _torchrun(args, port, env_extra=None):
     return run_tool(['-m', 'torch.distributed.run', '--nproc_per_node=2',
-                     f'--master_port={port}', *args], env_extra=env_extra,
+                     f'--master_port={free_port()}', *args], env_extra=env_extra,
                     timeout=300)
 
 

@@ -16,6 +16,14 @@ from .conftest import REPO, run_tool, write_config
 PLUGIN_DIR = osp.join(REPO, 'tests', 'fixtures', 'reid_plugin')
 
 
+
+def free_port():
+    """A port nobody listens on now (fixed ports clash on a shared machine)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
 def _metrics_table(stdout):
     match = re.search(r'\| all\s+\|\s+([\d.]+)\s+\|', stdout)
     return float(match.group(1)) if match else None
@@ -81,7 +89,7 @@ def test_two_cpu_processes_with_torchrun(tmp_path, toy_market):
     cfg = write_config(tmp_path / 'cfg.py', toy_market)
     work = tmp_path / 'work'
     out = run_tool(['-m', 'torch.distributed.run', '--nproc_per_node=2',
-                    '--master_port=29533', 'tools/train.py', cfg,
+                    f'--master_port={free_port()}', 'tools/train.py', cfg,
                     '--launcher', 'pytorch', '--work-dir', str(work),
                     '--cfg-options', 'train_cfg.max_epochs=1'])
     log = out.stdout + out.stderr

@@ -19,6 +19,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
@@ -155,6 +156,7 @@ def snapshot(paths):
     return out
 
 
+@pytest.mark.timeout(1800)  # three tools/train.py runs
 def test_paper_config_end_to_end(toy_prcc, tmp_path):
     models = save_tiny_models(str(tmp_path / 'models'))
     dlcr_root = str(tmp_path / 'dlcr_data')
