@@ -14,10 +14,11 @@ optim_wrapper = dict(
                    nesterov=True),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1),
                                     'neck': dict(lr_mult=0.1)}))
-# LinearLR over 9 epoch steps: factors 0.1, 0.2, ..., 1.0 at epochs 0..9,
+# LinearLR (begin 0, end 10: mmengine interpolates over end - begin - 1 = 9
+# steps): factors 0.1, 0.2, ..., 1.0 at epochs 0..9,
 # the authors' (epoch + 1) / 10
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, end_factor=1.0, begin=0, end=9,
+    dict(type='LinearLR', start_factor=0.1, end_factor=1.0, begin=0, end=10,
          by_epoch=True),
     dict(type='MultiStepLR', milestones=vi_milestones, gamma=0.1, begin=0,
          by_epoch=True),
