@@ -52,6 +52,8 @@ class DiVEExternalDataset(ReIDDataset):
         camid (int): camera id of the external RGB images. Defaults to 7
             (the authors' ``cam7`` of SYSU-MM01).
         synthetic_root (str, optional): manifests of the generated images.
+        include_rgb (bool): keep the RGB images (False: the generated ones
+            only, Table 3's "IR only"). Defaults to True.
         **kwargs: see :class:`ReIDDataset`.
 
     Example:
@@ -68,7 +70,11 @@ class DiVEExternalDataset(ReIDDataset):
     def __init__(self, data_root: str, folder='gt_bbox',
                  min_images: int = 12, max_ids: Optional[int] = None,
                  camid: int = 7, synthetic_root: Optional[str] = None,
-                 **kwargs) -> None:
+                 include_rgb: bool = True, **kwargs) -> None:
+        if not include_rgb and not synthetic_root:
+            raise ValueError('DiVEExternalDataset: include_rgb=False needs '
+                             'synthetic_root (the generated images)')
+        self.include_rgb = bool(include_rgb)
         self.folders = [folder] if isinstance(folder, str) else list(folder)
         self.min_images = int(min_images)
         self.max_ids = None if max_ids is None else int(max_ids)
@@ -123,5 +129,6 @@ class DiVEExternalDataset(ReIDDataset):
             raise self.layout_error('DiVEExternalDataset has a train split '
                                     f'only, not {split!r}')
         rgb = self.rgb_records()
-        return rgb + self.generated_records({r['pid'] for r in rgb})
+        generated = self.generated_records({r['pid'] for r in rgb})
+        return (rgb if self.include_rgb else []) + generated
 

@@ -25,7 +25,8 @@ def _cfg(name):
 
 
 def test_every_dive_config_loads_with_its_protocol():
-    names = sorted(osp.basename(p) for p in glob.glob(osp.join(CFG, '*.py')))
+    names = sorted(osp.basename(p) for p in glob.glob(osp.join(CFG, '*.py'))
+                   if not osp.basename(p).startswith('toy_'))
     assert len(names) == 26
     for name in names:
         cfg = _cfg(name)
