@@ -210,9 +210,61 @@ def main(argv=None) -> dict:
     print('mAP vs number of external identities (RGB + IR, multi view)')
     print(format_table({f'{k} external ids': v for k, v in sweep.items()},
                        args.seeds))
-    print(f'\ntotal {time.time() - t0:.0f} s')
+    grid = save_grid(market, dict(single=ir['single'], camera=ir['camera']),
+                     osp.join(root, 'toy_grid.png'))
+    print(f'\ntotal {time.time() - t0:.0f} s; generated IR grid: {grid}')
     return dict(table=rows, sweep=sweep)
 
 
 if __name__ == '__main__':
     main()
+
+
+def save_grid(market: str, ir_dirs: Dict[str, str], out_png: str,
+              num_ids: int = 6, scale: int = 2) -> str:
+    """PNG grid: per external identity, an RGB source image of the toy
+    Market beside its generated IR images (one column per view / camera).
+
+    Args:
+        market (str): the toy Market root.
+        ir_dirs (dict): column group name -> generated images folder.
+        out_png (str): output file.
+        num_ids (int): rows.
+        scale (int): pixel upscaling (the toy images are 64x32).
+    """
+    import json
+    from glob import glob
+
+    from PIL import Image
+
+    from reidkit.registry import DATASETS
+    lines = {}
+    for name, folder in ir_dirs.items():
+        for f in sorted(glob(osp.join(folder, 'manifest*.jsonl'))):
+            for ln in open(f):
+                e = json.loads(ln)
+                if e.get('kind') == 'unit_done':
+                    continue
+                lines.setdefault((name, e['pid'], e['camid']), osp.join(
+                    folder, e['path']))
+    ext = DATASETS.build(external_cfg(market, 1))
+    first = {}
+    for i in range(len(ext)):
+        s = ext[i]
+        first.setdefault(s['orig_pid'], s['img_path'])
+    pids = [p for p in sorted(first)
+            if all((n, p, c) in lines for n in ir_dirs for c in IR_CAMS)]
+    pids = pids[:num_ids]
+    cols = 1 + len(ir_dirs) * len(IR_CAMS)
+    w, h = 32 * scale, 64 * scale
+    grid = Image.new('RGB', (cols * (w + 4), len(pids) * (h + 4)), 'white')
+    for r, p in enumerate(pids):
+        paths = [first[p]] + [lines[(n, p, c)] for n in ir_dirs
+                              for c in IR_CAMS]
+        for c, path in enumerate(paths):
+            img = Image.open(path).convert('RGB').resize((w, h),
+                                                         Image.NEAREST)
+            grid.paste(img, (c * (w + 4), r * (h + 4)))
+    os.makedirs(osp.dirname(osp.abspath(out_png)), exist_ok=True)
+    grid.save(out_png)
+    return out_png
