@@ -3,7 +3,7 @@
 # LoRA (rank 128, UNet attention) for every image, the modality / camera
 # carried by the caption's code word ("a {code} photo of a {token} person").
 # 512x256, horizontal flip, AdamW lr 5e-5 constant, batch 16, 400k steps
-# (paper), fp16 on GPU. Reads the vocabulary of plugins.dive.run_vocabulary.
+# (paper). Reads the vocabulary of plugins.dive.run_vocabulary.
 #   python tools/finetune.py configs/dive/finetune_sd15_shared_lora.py \
 #       --work-dir work_dirs/dive_data/finetune
 _base_ = ['../finetune/_base_lora_sd15.py']
@@ -24,7 +24,11 @@ train_dataloader = dict(
                  ann_file='captions.json', size=(512, 256), flip_prob=0.5,
                  default_adapter='default'))
 train_cfg = dict(max_iters=400000)
-optim_wrapper = dict(type='AmpOptimWrapper', dtype='float16',
+# fp32 here so the config runs anywhere; on a GPU add fp16 mixed precision:
+#   --cfg-options optim_wrapper.type=AmpOptimWrapper \
+#       optim_wrapper.dtype=float16
+# (in a DiVE experiment: stages.1.overrides.optim_wrapper.type=...)
+optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=5e-5,
                                     weight_decay=1e-2))
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]

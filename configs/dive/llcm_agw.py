@@ -2,7 +2,7 @@
 # baseline rows).
 #   python tools/train.py configs/dive/llcm_agw.py
 _base_ = ['../_base_/datasets/llcm.py', './_base_/models/agw.py',
-          './_base_/vi_schedule.py']
+          './_base_/vi_schedule.py', '../_base_/default_runtime.py']
 # 16 identities x (4 visible + 4 infrared) per batch
 train_dataloader = dict(
     batch_size=128,

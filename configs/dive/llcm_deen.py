@@ -2,7 +2,7 @@
 # baseline rows).
 #   python tools/train.py configs/dive/llcm_deen.py
 _base_ = ['../_base_/datasets/llcm.py', './_base_/models/deen.py',
-          './_base_/vi_schedule.py']
+          './_base_/vi_schedule.py', '../_base_/default_runtime.py']
 # DEEN's LLCM transform erases (0.02, 0.4) of the image (SYSU: (0.2, 0.8))
 llcm_train_pipeline = [
     dict(t, area=(0.02, 0.4)) if t['type'] == 'ReIDRandomErasing' else t

@@ -22,7 +22,8 @@ from reidkit.datasets.base import ReIDDataset
 from reidkit.datasets.market1501 import MARKET_NAME
 from reidkit.registry import DATASETS
 
-MARKET_NAME_HELP = '<pid>_c<cam>s<seq>_<frame>_<box>.jpg, e.g. 0002_c1s1_000451_03.jpg'
+MARKET_NAME_HELP = ('<pid>_c<cam>s<seq>_<frame>_<box>.jpg, e.g. '
+                    '0002_c1s1_000451_03.jpg')
 
 
 @DATASETS.register_module()

@@ -30,3 +30,29 @@ dive_generator = dict(
     lora=dict(default=dive_root + '/finetune/adapters/default'),
     textual_inversion=dive_root
     + '/finetune/adapters/learned_embeds.safetensors')
+# The stages `tools/train.py <..._dive.py>` runs (complete ones are skipped,
+# an interrupted one resumes, a changed one re-runs with its dependents):
+# tokens -> finetune -> generate_ir -> train -> test. A dataset file fills
+# the tokens stage's datasets and sets `stages` and `dive_generation`.
+dive_finetune_config = 'configs/dive/finetune_sd15_shared_lora.py'
+dive_stages = [
+    dict(name='tokens', type='DiVEVocabularyStage',
+         out_dir=dive_root + '/vocabulary',
+         granularity=dive_vocabulary['granularity'],
+         code_length=dive_vocabulary['code_length'],
+         lora=dive_vocabulary['lora'], seed=dive_vocabulary['seed']),
+    dict(name='finetune', type='FinetuneStage',
+         config_file=dive_finetune_config, work_dir=dive_root + '/finetune',
+         overrides=dict(
+             model=dict(pretrained_model_name_or_path=sd15,
+                        textual_inversion=dict(
+                            tokens_file=dive_root
+                            + '/vocabulary/tokens.json')),
+             train_dataloader=dict(dataset=dict(
+                 data_root=dive_root + '/vocabulary')))),
+    # the LoRA / token paths of the generator are not discovered as inputs
+    dict(name='generate_ir', type='GenerateStage',
+         generation_key='dive_generation', depends_on=['tokens', 'finetune']),
+    dict(name='train', type='TrainStage'),
+    dict(name='test', type='TestStage'),
+]

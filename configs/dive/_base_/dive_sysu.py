@@ -20,3 +20,6 @@ dive_generation = dict(pipeline=dict(
                 quality=95),
     num_variants=_base_.dive_images_per_camera * len(dive_ir_cameras),
     seed=0, batch_size=18))
+dive_external_cfg = dict(_base_.dive_external, camid=dive_external_camid)
+stages = [dict(_base_.dive_stages[0], vi_dataset=dive_vi_train,
+               external=dive_external_cfg)] + _base_.dive_stages[1:]

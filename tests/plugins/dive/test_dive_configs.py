@@ -47,7 +47,7 @@ def test_every_dive_config_loads_with_its_protocol():
         ds = cfg.train_dataloader.dataset
         if name.endswith('_dive.py'):
             ext = ds.datasets[1]
-            assert ext.type == 'DiVEExternalDataset'
+            assert ext.type == 'reidkit.DiVEExternalDataset'
             assert ext.min_images == 12 and ext.folder == 'gt_bbox'
             gen = cfg.dive_generation.pipeline
             cams = (3, 6) if name.startswith('sysu') else (1, 2, 4, 5, 6, 7,
