@@ -5,6 +5,7 @@ manifest reader, the concatenation wrapper and the transforms, so a config
 with ``default_scope='reidkit'`` resolves ``type='Market1501'`` etc.
 """
 from . import transforms  # noqa: F401  (registers the transforms)
+from . import transforms_vi  # noqa: F401  (channel augmentation)
 from .base import LayoutError, ReIDDataset, scan_images
 from .ccvid import CCVID
 from .cityflow import CityFlowV2
@@ -26,6 +27,7 @@ from .veri776 import VeRi776
 from .transforms import (LoadReIDImage, PackReIDInputs, ReIDColorJitter,
                          ReIDPad, ReIDRandomCrop, ReIDRandomErasing,
                          ReIDRandomFlip, ReIDResize)
+from .transforms_vi import ReIDChannelExchange, ReIDJointChannelView
 
 __all__ = [
     'ReIDDataset', 'LayoutError', 'scan_images', 'Market1501', 'DukeMTMC',
@@ -34,5 +36,6 @@ __all__ = [
     'SyntheticDataset', 'ReIDConcatDataset', 'ManifestError',
     'read_manifest',
     'LoadReIDImage', 'ReIDResize', 'ReIDPad', 'ReIDRandomCrop',
-    'ReIDRandomFlip', 'ReIDRandomErasing', 'ReIDColorJitter', 'PackReIDInputs'
+    'ReIDRandomFlip', 'ReIDRandomErasing', 'ReIDColorJitter', 'PackReIDInputs',
+    'ReIDChannelExchange', 'ReIDJointChannelView'
 ]

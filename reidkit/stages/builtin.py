@@ -18,6 +18,7 @@ import time
 from typing import Any, List, Optional
 
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 from ..registry import STAGES
 from .base import Stage, StageConfigError, atomic_write_text, path_strings, plain
@@ -248,9 +249,13 @@ class TrainStage(_RunnerStage):
         return None
 
     def run(self) -> dict:
-        from ..engine.runner import ReIDRunner
-        from ..apis import fill_dataset_counts
         cfg = self.stage_cfg()
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+            return self._run_training(cfg)
+
+    def _run_training(self, cfg) -> dict:
+        from ..apis import fill_dataset_counts
+        from ..engine.runner import ReIDRunner
         if self.resume_from:
             cfg.resume, cfg.load_from = True, self.resume_from
         elif self.resume:
@@ -342,9 +347,6 @@ class TestStage(_RunnerStage):
         return [self.metrics_file()]
 
     def run(self) -> dict:
-        from ..engine.runner import ReIDRunner
-        from ..apis import fill_dataset_counts
-        from ..utils.table import print_metrics
         train = self._train()
         ckpt = self.checkpoint_path or (train.checkpoint() if train else None)
         if ckpt is None or not osp.isfile(ckpt):
@@ -356,6 +358,13 @@ class TestStage(_RunnerStage):
         cfg.work_dir = self.work_dir
         cfg.experiment_name = _unique_name(self)
         cfg.load_from, cfg.resume = ckpt, False
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+            return self._run_test(cfg, ckpt)
+
+    def _run_test(self, cfg, ckpt) -> dict:
+        from ..apis import fill_dataset_counts
+        from ..engine.runner import ReIDRunner
+        from ..utils.table import print_metrics
         if self.rank_list:
             evaluators = cfg.test_evaluator \
                 if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
@@ -460,7 +469,8 @@ class FinetuneStage(Stage):
             wrapper['device_ids'] = None  # CPU modules take no device ids
             cfg.model_wrapper_cfg = wrapper
         os.makedirs(cfg.work_dir, exist_ok=True)
-        runner = ReIDRunner.from_cfg(cfg)
-        runner.train()
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+            runner = ReIDRunner.from_cfg(cfg)
+            runner.train()
         return dict(adapters=self.adapters_dir(), iters=runner.iter)
 

@@ -1,0 +1,270 @@
+"""DiVE's Table 3 directions and Fig. 5 in the toy world.
+
+    python -m plugins.dive.toy_ablation [--root work_dirs/dive_toy]
+        [--seeds 0 1 2] [--epochs 10] [--perturb 0.2]
+
+Renders a toy SYSU-MM01 and a toy Market-1501 (``tools/make_toy_data.py``,
+64x32) when missing, writes the DiVE vocabulary (per camera and per
+modality), and generates infrared images of the external (toy Market)
+identities with :class:`DiVEToyIRGenerator` -- the stand-in for the
+fine-tuned SD-1.5: it renders each identity's annotated attributes in
+infrared, either in one generic infrared look ("single view") or in the
+look of each infrared camera of the toy SYSU-MM01, 3 and 6 ("multi view"),
+resampling each attribute with probability ``--perturb`` (imperfect
+identity inversion). Then for every seed it trains ``configs/dive/
+toy_sysu_r18.py`` (ResNet-18 from random weights) on
+
+* the toy SYSU-MM01 alone (baseline);
+* + generated IR images, single view (IR only);
+* + external RGB + generated IR, single view;
+* + external RGB + generated IR, multi view;
+
+and, for the last, with the first n external identities only (mAP vs
+number of external identities, seed 0 ... all seeds). Scores: all-search
+(IR queries, RGB gallery, 10 trials), rank-1 and mAP in percent, mean +-
+sample standard deviation over the seeds. Torch uses ``--threads`` threads.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = 'configs/dive/toy_sysu_r18.py'
+IR_CAMS = (3, 6)
+SETTINGS = [
+    ('baseline (toy SYSU-MM01)', None),
+    ('+ IR, single view', dict(view='single', rgb=False)),
+    ('+ RGB + IR, single view', dict(view='single', rgb=True)),
+    ('+ RGB + IR, multi view', dict(view='camera', rgb=True)),
+]
+
+
+def make_toy(kind: str, out: str, ids: int) -> str:
+    if not osp.isdir(out):
+        subprocess.run([sys.executable, osp.join(ROOT, 'tools',
+                                                 'make_toy_data.py'),
+                        kind, out, '--ids', str(ids), '--seed', '0',
+                        '--size', '64x32'], check=True, cwd=ROOT,
+                       capture_output=True)
+    return out
+
+
+def external_cfg(market: str, min_images: int, **kw) -> dict:
+    return dict(type='DiVEExternalDataset', data_root=market,
+                folder='bounding_box_train', min_images=min_images, **kw)
+
+
+def generate(sysu: str, market: str, root: str, view: str, perturb: float,
+             per_camera: int, min_images: int) -> str:
+    """Vocabulary + infrared images of every external identity (resumable)."""
+    from synthgen.pipeline import GenerationPipeline
+
+    from .pipeline import run_vocabulary
+    granularity = 'camera' if view == 'camera' else 'modality'
+    voc = run_vocabulary(dict(type='SYSUMM01', data_root=sysu,
+                              split='train'),
+                         external_cfg(market, min_images),
+                         osp.join(root, f'vocabulary_{granularity}'),
+                         granularity=granularity)
+    out = osp.join(root, f'ir_{view}_p{perturb:g}')
+    GenerationPipeline(
+        source=dict(type='IdentityListSource',
+                    identities=voc['gen_identities'], cameras=IR_CAMS,
+                    modality=1),
+        prompt_builder=dict(type='DiVEPromptBuilder',
+                            codes_file=voc['codes']),
+        generator=dict(type='DiVEToyIRGenerator', view=view,
+                       perturb=perturb, size=(64, 32),
+                       attributes_file=osp.join(market, '_toy_annotations',
+                                                'attributes.jsonl')),
+        writer=dict(out_dir=out), num_variants=per_camera * len(IR_CAMS),
+        seed=0, batch_size=16).run(rank=0, world_size=1, progress=False)
+    return out
+
+
+def train_once(sysu: str, work_dir: str, seed: int, epochs: int,
+               extra: Optional[dict]) -> Dict[str, float]:
+    """Train and test the toy config; ``extra``: a DiVEExternalDataset
+    config joined to the training set."""
+    from mmengine.runner import Runner
+
+    from reidkit.apis import fill_dataset_counts, load_config, setup_runtime
+    from reidkit.datasets import set_data_root
+    cfg = load_config(osp.join(ROOT, CONFIG))
+    set_data_root(cfg, sysu)
+    if extra is not None:
+        ds = cfg.train_dataloader.dataset
+        cfg.train_dataloader.dataset = dict(
+            type='ReIDConcatDataset', pipeline=ds.pipeline,
+            datasets=[dict(type='SYSUMM01', data_root=sysu, split='train'),
+                      extra])
+    cfg.randomness = dict(seed=seed, deterministic=False)
+    cfg.train_cfg.max_epochs = int(epochs)
+    cfg.experiment_name = f'dive_toy_seed{seed}_{time.time_ns()}'
+    cfg.log_level = 'WARNING'
+    setup_runtime(cfg, 'none', work_dir, config_path=CONFIG)
+    fill_dataset_counts(cfg)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner.test()
+
+
+def _score(metrics: dict):
+    """(R1, mAP) in percent from ReIDMetric's keys (``R1``, ``mAP``)."""
+    def pick(name):
+        for k, v in metrics.items():
+            if k.split('/')[-1] == name:
+                return float(v)
+        raise KeyError(f'no metric {name!r}: {sorted(metrics)}')
+    r1, mean_ap = pick('R1'), pick('mAP')
+    scale = 100.0 if max(r1, mean_ap) <= 1.0 else 1.0
+    return r1 * scale, mean_ap * scale
+
+
+def mean_std(values) -> str:
+    v = np.asarray(values, dtype=float)
+    std = v.std(ddof=1) if len(v) > 1 else 0.0
+    return f'{v.mean():5.1f} +- {std:4.1f}'
+
+
+def format_table(rows: Dict[str, List[tuple]], seeds) -> str:
+    head = (f"{'training data':<32} {'R1 (%)':>13} {'mAP (%)':>13}"
+            f"   seeds {list(seeds)}")
+    lines = [head, '-' * len(head)]
+    for name, scores in rows.items():
+        lines.append(f'{name:<32} {mean_std([s[0] for s in scores]):>13} '
+                     f'{mean_std([s[1] for s in scores]):>13}')
+    return '\n'.join(lines)
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--root', default='work_dirs/dive_toy')
+    ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    ap.add_argument('--epochs', type=int, default=8)
+    ap.add_argument('--ids', type=int, default=60,
+                    help='identities of each toy dataset')
+    ap.add_argument('--min-images', type=int, default=8)
+    ap.add_argument('--per-camera', type=int, default=6,
+                    help='generated images per identity per IR camera '
+                         '(paper: 18)')
+    ap.add_argument('--perturb', type=float, default=0.2)
+    ap.add_argument('--sweep', type=int, nargs='*', default=[12],
+                    help='numbers of external identities for the sweep '
+                         '(plus all)')
+    ap.add_argument('--threads', type=int, default=1)
+    args = ap.parse_args(argv)
+    import torch
+    torch.set_num_threads(args.threads)
+    logging.getLogger('mmengine').setLevel(logging.WARNING)
+    import plugins.dive  # noqa: F401
+    from mmengine.registry import init_default_scope
+    init_default_scope('reidkit')
+    t0 = time.time()
+    root = osp.abspath(args.root)
+    sysu = make_toy('sysu_mm01', osp.join(root, 'sysu_mm01'), args.ids)
+    market = make_toy('market1501', osp.join(root, 'market1501'), args.ids)
+    ir = {view: generate(sysu, market, root, view, args.perturb,
+                         args.per_camera, args.min_images)
+          for view in ('single', 'camera')}
+    work = osp.join(root, 'runs')
+    rows: Dict[str, List[tuple]] = {}
+    for name, setting in SETTINGS:
+        for seed in args.seeds:
+            extra = None if setting is None else external_cfg(
+                market, args.min_images, synthetic_root=ir[setting['view']],
+                include_rgb=setting['rgb'])
+            rows.setdefault(name, []).append(_score(train_once(
+                sysu, work, seed, args.epochs, extra)))
+            print(f'[{time.time() - t0:6.0f}s] {name} seed {seed}: '
+                  f'R1 {rows[name][-1][0]:.1f} mAP {rows[name][-1][1]:.1f}',
+                  flush=True)
+    from reidkit.registry import DATASETS
+    n_ext = DATASETS.build(external_cfg(market, args.min_images)
+                           ).metainfo['num_pids']
+    sweep: Dict[str, List[tuple]] = {
+        '0 (baseline)': rows[SETTINGS[0][0]]}
+    for n in [k for k in args.sweep if k < n_ext]:
+        key = f'{n}'
+        for seed in args.seeds:
+            extra = external_cfg(market, args.min_images, max_ids=n,
+                                 synthetic_root=ir['camera'])
+            sweep.setdefault(key, []).append(_score(train_once(
+                sysu, work, seed, args.epochs, extra)))
+    sweep[f'{n_ext} (all)'] = rows[SETTINGS[-1][0]]
+    print()
+    print(f'Toy Table 3 (all-search; perturb={args.perturb}, '
+          f'{args.per_camera} IR images per identity per camera, '
+          f'{n_ext} external identities)')
+    print(format_table(rows, args.seeds))
+    print()
+    print('mAP vs number of external identities (RGB + IR, multi view)')
+    print(format_table({f'{k} external ids': v for k, v in sweep.items()},
+                       args.seeds))
+    grid = save_grid(market, dict(single=ir['single'], camera=ir['camera']),
+                     osp.join(root, 'toy_grid.png'))
+    print(f'\ntotal {time.time() - t0:.0f} s; generated IR grid: {grid}')
+    return dict(table=rows, sweep=sweep)
+
+
+if __name__ == '__main__':
+    main()
+
+
+def save_grid(market: str, ir_dirs: Dict[str, str], out_png: str,
+              num_ids: int = 6, scale: int = 2) -> str:
+    """PNG grid: per external identity, an RGB source image of the toy
+    Market beside its generated IR images (one column per view / camera).
+
+    Args:
+        market (str): the toy Market root.
+        ir_dirs (dict): column group name -> generated images folder.
+        out_png (str): output file.
+        num_ids (int): rows.
+        scale (int): pixel upscaling (the toy images are 64x32).
+    """
+    import json
+    from glob import glob
+
+    from PIL import Image
+
+    from reidkit.registry import DATASETS
+    lines = {}
+    for name, folder in ir_dirs.items():
+        for f in sorted(glob(osp.join(folder, 'manifest*.jsonl'))):
+            for ln in open(f):
+                e = json.loads(ln)
+                if e.get('kind') == 'unit_done':
+                    continue
+                lines.setdefault((name, e['pid'], e['camid']), osp.join(
+                    folder, e['path']))
+    ext = DATASETS.build(external_cfg(market, 1))
+    first = {}
+    for i in range(len(ext)):
+        s = ext[i]
+        first.setdefault(s['orig_pid'], s['img_path'])
+    pids = [p for p in sorted(first)
+            if all((n, p, c) in lines for n in ir_dirs for c in IR_CAMS)]
+    pids = pids[:num_ids]
+    cols = 1 + len(ir_dirs) * len(IR_CAMS)
+    w, h = 32 * scale, 64 * scale
+    grid = Image.new('RGB', (cols * (w + 4), len(pids) * (h + 4)), 'white')
+    for r, p in enumerate(pids):
+        paths = [first[p]] + [lines[(n, p, c)] for n in ir_dirs
+                              for c in IR_CAMS]
+        for c, path in enumerate(paths):
+            img = Image.open(path).convert('RGB').resize((w, h),
+                                                         Image.NEAREST)
+            grid.paste(img, (c * (w + 4), r * (h + 4)))
+    os.makedirs(osp.dirname(osp.abspath(out_png)), exist_ok=True)
+    grid.save(out_png)
+    return out_png

@@ -1,0 +1,93 @@
+"""A stand-in for DiVE's fine-tuned SD-1.5 in the toy world: it renders an
+external identity's attributes (the toy Market's
+``_toy_annotations/attributes.jsonl``) as an infrared person with
+:class:`ToyWorldRenderer`, in the look of the requested infrared camera
+(multi-view) or in one generic infrared look (single view)."""
+from __future__ import annotations
+
+import json
+from typing import Dict, List
+
+import numpy as np
+
+from synthgen.registry import GENERATORS
+from synthgen.toyworld.generator import _PERSON_ATTRS, ToyWorldRenderer
+
+#: identity-level attributes (body and outfit); camera ones are the look's
+IDENTITY_KEYS = tuple(k for k, (table, _, _) in _PERSON_ATTRS.items()
+                      if table in ('id', 'outfit'))
+#: camera id of the single generic infrared look (no real camera has it)
+GENERIC_IR_CAMERA = 1000
+
+
+def identity_attributes(attributes_file: str) -> Dict[int, dict]:
+    """pid -> identity attributes of its first annotated image."""
+    out: Dict[int, dict] = {}
+    with open(attributes_file) as f:
+        for line in f:
+            row = json.loads(line)
+            pid = int(row['pid'])
+            if pid in out:
+                continue
+            attrs = row.get('attributes') or {}
+            out[pid] = {k: attrs[k] for k in IDENTITY_KEYS if k in attrs}
+    return out
+
+
+@GENERATORS.register_module()
+class DiVEToyIRGenerator:
+    """Toy DiVE generator: identity attributes -> infrared rendering.
+
+    A request's ``pid`` is the external (Market) id; ``camid`` the infrared
+    camera. ``view='camera'``: the renderer's look of that camera id (the
+    toy SYSU-MM01 cameras 3 and 6 are rendered with the same scheme);
+    ``view='single'``: one generic infrared look for every image. ``perturb``
+    resamples each identity attribute with that probability (from the
+    request's seed), mimicking an identity token that inverted the person
+    imperfectly.
+
+    Args:
+        attributes_file (str): the external set's ``attributes.jsonl``.
+        view (str): ``'camera'`` or ``'single'``.
+        perturb (float): probability of resampling each attribute.
+        size (tuple): ``(H, W)``. Defaults to (128, 64).
+        seed (int): the renderer's seed (the toy datasets use 0).
+
+    Example:
+        >>> gen = DiVEToyIRGenerator('data/toy_market/_toy_annotations/'
+        ...                          'attributes.jsonl')
+        >>> out = gen([dict(pid=2, camid=3, seed=0)])  # doctest: +SKIP
+    """
+
+    def __init__(self, attributes_file: str, view: str = 'camera',
+                 perturb: float = 0.0, size=(128, 64), seed: int = 0) -> None:
+        if view not in ('camera', 'single'):
+            raise ValueError(f"DiVEToyIRGenerator: view must be 'camera' or "
+                             f"'single', got {view!r}")
+        if not 0 <= perturb <= 1:
+            raise ValueError('DiVEToyIRGenerator: perturb must be in [0, 1],'
+                             f' got {perturb}')
+        self.identities = identity_attributes(attributes_file)
+        self.view, self.perturb = view, float(perturb)
+        self.renderer = ToyWorldRenderer('person', size=size, seed=seed)
+
+    def attributes(self, req: dict) -> dict:
+        pid = int(req['pid'])
+        if pid not in self.identities:
+            raise KeyError(f'DiVEToyIRGenerator: no attributes for id {pid}')
+        attrs = dict(self.identities[pid])
+        if self.perturb > 0:
+            rng = np.random.default_rng([int(req['seed']), 7])
+            attrs = {k: v for k, v in attrs.items()
+                     if rng.random() >= self.perturb}
+        attrs['modality'] = 'infrared'
+        attrs['camid'] = (int(req['camid']) if self.view == 'camera'
+                          else GENERIC_IR_CAMERA)
+        return attrs
+
+    def __call__(self, requests: List[dict]) -> List[dict]:
+        outs = self.renderer([dict(seed=int(r['seed']),
+                                   attributes=self.attributes(r))
+                              for r in requests])
+        return [dict(image=o['image'], meta=dict(toy_view=self.view))
+                for o in outs]
