@@ -64,6 +64,8 @@ def main(argv=None):
             stage.progress = not args.no_progress
     runner = StageRunner(stages, cfg.work_dir, only=names,
                          console=Console(highlight=False,
+                                         width=None if sys.stdout.isatty()
+                                         else 120,
                                          quiet=get_rank() != 0))
     plans = runner.plan()
     runner.print_plan(plans)

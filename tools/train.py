@@ -87,6 +87,8 @@ def main(argv=None):
                          args.skip_generation)
     runner = StageRunner(stages, cfg.work_dir, only=only,
                          console=Console(highlight=False,
+                                         width=None if sys.stdout.isatty()
+                                         else 120,
                                          quiet=get_rank() != 0))
     plans = runner.plan()
     if args.resume:

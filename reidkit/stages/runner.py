@@ -264,7 +264,9 @@ class StageRunner:
     def print_plan(self, plans: Sequence[StagePlan]) -> None:
         from rich.table import Table
         table = Table(title=f'stages ({self.work_dir})', title_justify='left')
-        for col in ('#', 'stage', 'type', 'action', 'why', 'needs', 'writes'):
+        for col in ('#', 'stage', 'type', 'action'):  # names stay whole
+            table.add_column(col, no_wrap=True)
+        for col in ('why', 'needs', 'writes'):
             table.add_column(col, overflow='fold')
         style = {'skip': 'dim', 'not selected': 'dim', 're-run': 'yellow',
                  'resume': 'cyan', 'run': 'green'}
