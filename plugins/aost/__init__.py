@@ -1,0 +1,13 @@
+"""FineGPR + AOST (Xiang et al.): attribute optimisation and style transfer.
+
+Stage I picks the FineGPR attribute settings whose images look most like a
+target domain (VGG-19 style/content distances, an XGBoost regressor from
+attribute codes to distance, particle-swarm search); Stage II translates the
+selected images with a GAN (SPGAN; CycleGAN as the ablation) trained on the
+target; an IDE ResNet-50 is trained on the result.
+"""
+from .distances import (DistanceCache, StyleContentDistance, VGG19Features,
+                        content_distance, gram, style_distance)
+
+__all__ = ['DistanceCache', 'StyleContentDistance', 'VGG19Features',
+           'content_distance', 'gram', 'style_distance']
