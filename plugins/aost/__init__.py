@@ -11,3 +11,14 @@ from .distances import (DistanceCache, StyleContentDistance, VGG19Features,
 
 __all__ = ['DistanceCache', 'StyleContentDistance', 'VGG19Features',
            'content_distance', 'gram', 'style_distance']
+from .search import (AttributeRegressor, ProductSetSearch, cell_table, encode,
+                     import_pyswarms, random_subset, select_product)
+from .spgan import (SPGAN, GANTranslator, PatchDiscriminator, ResnetGenerator,
+                    SiameseNet, UnpairedImageDataset, contrastive_loss,
+                    lsgan_loss)
+
+__all__ += ['AttributeRegressor', 'ProductSetSearch', 'cell_table', 'encode',
+            'import_pyswarms', 'random_subset', 'select_product', 'SPGAN',
+            'GANTranslator', 'PatchDiscriminator', 'ResnetGenerator',
+            'SiameseNet', 'UnpairedImageDataset', 'contrastive_loss',
+            'lsgan_loss']
