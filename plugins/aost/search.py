@@ -127,19 +127,20 @@ class AttributeRegressor:
         return reg
 
 
-def cell_table(predict, backgrounds: Dict[int, float]) -> np.ndarray:
-    """Predicted ``D`` of every (viewpoint, weather, illumination) cell,
-    averaged over ``backgrounds`` ({code: weight}): ``(36, 7, 7)``."""
-    nv, nw, nl = (len(VALUES[k]) for k in ('viewpoint', 'weather', 'illumination'))
-    v, w, l = np.meshgrid(np.arange(nv), np.arange(nw), np.arange(nl),
-                          indexing='ij')
-    total, wsum = np.zeros((nv, nw, nl)), 0.0
+def cell_table(predict, backgrounds: Dict[int, float],
+               values: Optional[Dict[str, Sequence[int]]] = None) -> np.ndarray:
+    """Predicted ``D`` of every (viewpoint, weather, illumination) cell of
+    ``values`` (default :data:`VALUES`: 36 x 7 x 7), averaged over
+    ``backgrounds`` ({code: weight})."""
+    values = values or VALUES
+    vals = [np.asarray(values[k]) for k in ('viewpoint', 'weather', 'illumination')]
+    shape = tuple(len(v) for v in vals)
+    grid = np.meshgrid(*[np.arange(n) for n in shape], indexing='ij')
+    total, wsum = np.zeros(shape), 0.0
     for bg, weight in backgrounds.items():
-        x = np.stack([np.asarray(VALUES['viewpoint'])[v.ravel()],
-                      np.asarray(VALUES['weather'])[w.ravel()],
-                      np.asarray(VALUES['illumination'])[l.ravel()],
-                      np.full(v.size, bg)], 1)
-        total += weight * np.asarray(predict(x)).reshape(nv, nw, nl)
+        x = np.stack([v[g.ravel()] for v, g in zip(vals, grid)]
+                     + [np.full(grid[0].size, bg)], 1)
+        total += weight * np.asarray(predict(x)).reshape(shape)
         wsum += weight
     return total / wsum
 
@@ -165,6 +166,9 @@ class ProductSetSearch:
         options (dict): pyswarms ``c1``, ``c2``, ``w`` (default 1, 1, 0.5:
             closer optima than pyswarms' example 0.5, 0.3, 0.9 here).
         polish (bool): refine the swarm's best by value exchanges.
+        values (dict, optional): the codes each attribute may take (those
+            present in the data; default :data:`VALUES`); the table given to
+            :meth:`run` is indexed by them (see :func:`cell_table`).
         seed (int): seeds the swarm.
 
     Example:
@@ -178,20 +182,25 @@ class ProductSetSearch:
 
     def __init__(self, sizes: Dict[str, int], n_particles: int = 30,
                  iters: int = 100, options: Optional[dict] = None,
-                 polish: bool = True, seed: int = 0):
+                 polish: bool = True,
+                 values: Optional[Dict[str, Sequence[int]]] = None,
+                 seed: int = 0):
+        self.values = {k: tuple(int(v) for v in (values or VALUES)[k])
+                       for k in self.ORDER}
         for k in self.ORDER:
             n = int(sizes.get(k, 0))
-            if not 1 <= n <= len(VALUES[k]):
+            if not 1 <= n <= len(self.values[k]):
                 raise ValueError(f'ProductSetSearch: sizes[{k!r}]={sizes.get(k)} '
-                                 f'must be 1..{len(VALUES[k])}')
+                                 f'must be 1..{len(self.values[k])} (the '
+                                 f'{k} values available)')
         self.sizes = {k: int(sizes[k]) for k in self.ORDER}
         self.n_particles, self.iters, self.seed = int(n_particles), int(iters), int(seed)
         self.options = dict(options or dict(c1=1.0, c2=1.0, w=0.5))
         self.polish = bool(polish)
-        self._cuts = np.cumsum([0] + [len(VALUES[k]) for k in self.ORDER])
+        self._cuts = np.cumsum([0] + [len(self.values[k]) for k in self.ORDER])
 
     def decode(self, pos: np.ndarray) -> List[np.ndarray]:
-        """Indices (into :data:`VALUES`) of the top-``k`` scores per attribute."""
+        """Indices (into ``self.values``) of the top-``k`` scores per attribute."""
         out = []
         for i, k in enumerate(self.ORDER):
             s = pos[self._cuts[i]:self._cuts[i + 1]]
@@ -207,6 +216,10 @@ class ProductSetSearch:
         predicted D of its cells) and ``history`` (best cost per iteration)."""
         ps = import_pyswarms()
         dims = int(self._cuts[-1])
+        want = tuple(len(self.values[k]) for k in self.ORDER)
+        if table.shape != want:
+            raise ValueError(f'ProductSetSearch: table shape {table.shape} does '
+                             f'not match the values searched {want}')
 
         def cost(swarm):
             return np.array([self.set_cost(table, self.decode(p)) for p in swarm])
@@ -223,7 +236,7 @@ class ProductSetSearch:
                    history=[float(c) for c in opt.cost_history])
         if self.polish:
             idx = self.exchange(table, idx)
-        res.update({k: [int(VALUES[k][j]) for j in ix]
+        res.update({k: [self.values[k][j] for j in ix]
                     for k, ix in zip(self.ORDER, idx)})
         res['cost'] = self.set_cost(table, idx)
         return res

@@ -256,31 +256,31 @@ class SPGAN(BaseModel):
         return (_stack(data['source']).to(dev).float(),
                 _stack(data['target']).to(dev).float())
 
+    def _update(self, ow, module, losses_fn, log):
+        with ow.optim_context(module):
+            total, part = self.parse_losses(losses_fn())
+        ow.update_params(total)
+        part.pop('loss', None)
+        log.update(part)
+
     def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
         s, t = self._inputs(data)
-        log = {}
-        ow = optim_wrapper['model']
-        with ow.optim_context(self.G):
+        log, fakes = {}, {}
+
+        def gen_losses():
             self.discriminator.requires_grad_(False)
-            g_losses, fake_t, fake_s = self.generator_losses(s, t)
+            losses, fakes['t'], fakes['s'] = self.generator_losses(s, t)
             self.discriminator.requires_grad_(True)
-            g_total, g_log = self.parse_losses(g_losses)
-        ow.update_params(g_total)
-        log.update(g_log)
-        ow = optim_wrapper['discriminator']
-        with ow.optim_context(self.discriminator):
-            d_total, d_log = self.parse_losses(
-                self.discriminator_losses(s, t, fake_t, fake_s))
-        ow.update_params(d_total)
-        log.update(d_log)
+            return losses
+
+        self._update(optim_wrapper['model'], self.G, gen_losses, log)
+        self._update(optim_wrapper['discriminator'], self.discriminator,
+                     lambda: self.discriminator_losses(s, t, fakes['t'], fakes['s']),
+                     log)
         if self.siamese is not None:
-            ow = optim_wrapper['siamese']
-            with ow.optim_context(self.siamese):
-                s_total, s_log = self.parse_losses(
-                    self.siamese_losses(s, t, fake_t, fake_s))
-            ow.update_params(s_total)
-            log.update(s_log)
-        log.pop('loss', None)
+            self._update(optim_wrapper['siamese'], self.siamese,
+                         lambda: self.siamese_losses(s, t, fakes['t'], fakes['s']),
+                         log)
         return log
 
     def forward(self, inputs, data_samples=None, mode='tensor'):

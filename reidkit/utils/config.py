@@ -113,7 +113,8 @@ def resolve_references(cfg: Any) -> Any:
             raise ConfigReferenceError(f'config references form a cycle: {chain}')
         node: Any = cfg
         for part in name.split('.'):
-            if isinstance(node, dict) and part in node:
+            # mmengine's Config is not a dict subclass
+            if isinstance(node, (dict, Config)) and part in node:
                 node = node[part]
             else:
                 top = [k for k in cfg.keys() if not k.startswith('_')]
