@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from reidkit.registry import DATASETS, STAGES
-from reidkit.stages import Stage, TestStage
+from reidkit.stages import FinetuneStage, Stage, TestStage
 from mmengine.config import Config
 from reidkit.stages.base import atomic_write_text, path_strings, plain
 from reidkit.stages.builtin import merge_overrides
@@ -281,6 +281,30 @@ class AOSTSelectStage(Stage):
                     pool=len(recs))
 
 
+@STAGES.register_module()
+class AOSTTranslatorStage(FinetuneStage):
+    """Train the SPGAN / CycleGAN translator (a ``FinetuneStage``) and put
+    the default registry scope back afterwards.
+
+    The fine-tuning Runner makes ``synthgen`` the current mmengine scope; a
+    later stage that builds reidkit types by name before its own Runner
+    exists (``TrainStage`` counting the train set's identities) would look
+    them up in synthgen's registries. Args: see ``FinetuneStage``; the
+    generator is written to ``<work_dir>/adapters``.
+    """
+
+    def run(self):
+        import time
+        from mmengine.registry import DefaultScope
+        current = DefaultScope.get_current_instance()
+        scope = current.scope_name if current is not None else 'reidkit'
+        try:
+            return super().run()
+        finally:
+            DefaultScope.get_instance(f'{self.name}-{time.time_ns()}',
+                                      scope_name=scope)
+
+
 @SOURCES.register_module()
 class FineGPRListSource(BaseSource):
     """FineGPR images named in an image list (the selected subset).
@@ -349,6 +373,9 @@ class MultiTargetTestStage(TestStage):
     def target_stage(self, tname: str) -> TestStage:
         """A plain ``TestStage`` for one target (same model and checkpoint)."""
         kw = dict(self._kwargs)
+        train = self._train()
+        if train is not None:
+            kw['train_stage'] = train.name
         over = merge_overrides(Config(plain(kw.pop('overrides', None) or {})),
                                self.targets[tname]).to_dict()
         st = TestStage(name=f'{self.name}_{tname}', cfg=self.cfg,

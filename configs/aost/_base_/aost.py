@@ -80,7 +80,7 @@ train_dataloader = dict(
                  data_root='${work_dir}/translated', pipeline=train_pipeline))
 test_dataloader = dict(dataset=dict(type='Market1501', data_root='${market_root}',
                                     split='test', pipeline=test_pipeline))
-val_dataloader = test_dataloader
+val_dataloader = None   # the paper tests once, after 120 epochs
 val_cfg = None
 val_evaluator = None
 test_evaluator = dict(type='ReIDMetric', protocol='market')
@@ -111,7 +111,7 @@ aost_stages = [
          random_file='${work_dir}/aost/random.txt', max_ids='${max_ids}'),
 ]
 transfer_stages = [
-    dict(name='train_translator', type='FinetuneStage', config='${translator}',
+    dict(name='train_translator', type='AOSTTranslatorStage', config='${translator}',
          work_dir='${work_dir}/train_translator'),
     dict(name='translate', type='GenerateStage', progress=False, pipeline=dict(
         source=dict(type='FineGPRListSource', data_root='${data_root}',
