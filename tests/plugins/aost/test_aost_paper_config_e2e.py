@@ -47,7 +47,11 @@ def options(root):
         'translator.train_cfg.max_iters=2',
         'translator.train_dataloader.batch_size=2',
         'translator.train_dataloader.num_workers=0',
+        # ResNet-18 instead of -50 (the same IDE model, 4x cheaper to build
+        # and step on a loaded 2-core machine)
         'model.backbone.pretrained=None', 'model.channels_last=False',
+        'model.backbone.model_name=resnet18', 'model.neck.in_channels=512',
+        'model.head.in_channels=512',
         'train_cfg.max_epochs=1', 'train_dataloader.batch_size=8',
         'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
@@ -99,8 +103,9 @@ def test_paper_config_runs_every_stage_on_toy_data(tmp_path):
     assert len(tr) == 16 and tr.metainfo['num_pids'] == 8
     # one model, both targets, one table
     metrics = json.load(open(osp.join(work, 'metrics_test.json')))
-    assert {'market/mAP', 'msmt17/mAP'} <= {k.replace('/market/', '/') for k in metrics} \
-        or any(k.startswith('msmt17/') for k in metrics)
+    for target in ('market', 'msmt17'):
+        assert 0 <= metrics[f'{target}/mAP'] <= 100, sorted(metrics)
+        assert 0 <= metrics[f'{target}/R1'] <= 100
     assert 'one model, every target' in log
     assert 'report.log' not in os.listdir(ROOT)
     # a second run skips every complete stage
