@@ -346,6 +346,7 @@ class GenerationPipeline:
         bar = _Progress(len(todo), rank == 0 and progress,
                         f'rank {rank}/{world_size}' if world_size > 1 else '')
         start = time.perf_counter()
+        warned_same = self.num_variants < 2
         try:
             for batch in self._batches(todo):
                 requests = self._requests(batch)
@@ -356,6 +357,8 @@ class GenerationPipeline:
                                        f'{len(outputs)} outputs for '
                                        f'{len(requests)} requests')
                 k = self.num_variants
+                if not warned_same:
+                    warned_same = self._warn_identical(outputs, k, gen_name)
                 commits = [self._filter(unit, requests[i * k:(i + 1) * k],
                                         outputs[i * k:(i + 1) * k], filters,
                                         names, gen_name, summary)
@@ -372,6 +375,27 @@ class GenerationPipeline:
             writer.close()
         summary.elapsed = time.perf_counter() - start
         return summary
+
+    @staticmethod
+    def _warn_identical(outputs, k: int, gen_name: str) -> bool:
+        """Warn (once) when a unit's K outputs are the same image: the
+        generator ignores the request's seed/variant, and a near-duplicate
+        filter would keep 1 of K. Returns whether it warned."""
+        for i in range(0, len(outputs), k):
+            images = [to_rgb_array(o['image']) for o in outputs[i:i + k]
+                      if isinstance(o, dict) and 'image' in o]
+            if len(images) == k and all(
+                    im.shape == images[0].shape and (im == images[0]).all()
+                    for im in images[1:]):
+                from mmengine.logging import print_log
+                import logging
+                print_log(f'generator {gen_name} returned {k} identical '
+                          'images for the variants of one unit: it ignores '
+                          "the request's seed/variant, and a near-duplicate "
+                          f'filter will keep only 1 of the {k}',
+                          logger='current', level=logging.WARNING)
+                return True
+        return False
 
     def _batches(self, units: List[Unit]):
         per = max(1, self.batch_size // self.num_variants)
