@@ -115,8 +115,7 @@ def resolve_references(cfg: Any) -> Any:
             raise ConfigReferenceError(f'config references form a cycle: {chain}')
         node: Any = cfg._cfg_dict if isinstance(cfg, Config) else cfg
         for part in name.split('.'):
-            # mmengine's Config is not a dict subclass
-            if isinstance(node, (dict, Config)) and part in node:
+            if isinstance(node, dict) and part in node:
                 node = node[part]
             else:
                 top = [k for k in cfg.keys() if not k.startswith('_')]
