@@ -11,8 +11,9 @@ import numpy as np
 
 from . import person, vehicle, world
 from .output import Plan
-from .vocab import (ILLUMINATIONS, PERSON_SCENES, VEHICLE_COLOR_NAMES,
-                    VEHICLE_TYPES)
+from .vocab import (BAGS, COLOR_NAMES, COLOR_RGB, FACE_MARKS, HAIR_STYLES,
+                    ILLUMINATIONS, LOWER_TYPES, PERSON_SCENES, SLEEVES,
+                    VEHICLE_COLOR_NAMES, VEHICLE_TYPES)
 
 _ILL = {k: i for i, k in enumerate(ILLUMINATIONS)}
 _SCN = {k: i for i, k in enumerate(PERSON_SCENES)}
@@ -389,29 +390,94 @@ def plan_llcm(rng, num_ids, size, knobs):
 
 
 # ------------------------------------------------------------------ FineGPR
-FINEGPR_DIR = 'images'
+FINEGPR_DIR = 'FineGPR'
+#: FineGPR's colour codes (README: 01 black ... 09 brown).
+_FINEGPR_COLORS = ('black', 'white', 'red', 'purple', 'gray', 'yellow', 'blue',
+                   'green', 'brown')
+_FINEGPR_ID_ATTRS = ('gender', 'hair_length', 'age', 'glasses', 'short_sleeve',
+                     'top_length', 'dress', 'boots', 'hat', 'bag', 'shoes_color',
+                     'upper_color', 'lower_color')
 
 
-def plan_finegpr(rng, num_ids, size, knobs, per_id=24):
-    """FineGPR: ``images/PPPP_cCC_wWW_lLL_pPP.jpg`` (attribute-coded names).
+def finegpr_viewpoint(code):
+    """Release viewpoint of camera code ``cCC``: c01 = 90 deg, c28 = 0 deg."""
+    return ((np.asarray(code) - 1) * 10 + 90) % 360
 
-    ``cCC`` viewpoint (angle ``(CC-1)*10`` degrees), ``wWW`` weather
-    (``WEATHERS[WW-1]``), ``lLL`` illumination (``ILLUMINATIONS[LL-1]``),
-    ``pPP`` background (``PERSON_SCENES[PP-1]``); each code drives the
-    rendering, so an attribute search (AOST) sees real effects. Every
-    identity gets ``per_id`` distinct attribute combinations. The release's
-    folder structure is not documented; images sit in one flat folder.
-    The ``camid`` of a record is its viewpoint code.
+
+def _finegpr_color(idx):
+    """Nearest FineGPR colour code (1-9) of toy colour indices."""
+    ref = COLOR_RGB[[COLOR_NAMES.index(c) for c in _FINEGPR_COLORS]]
+    d = ((COLOR_RGB[np.asarray(idx)][:, None] - ref[None]) ** 2).sum(-1)
+    return d.argmin(1) + 1
+
+
+def finegpr_id_attributes(ids, outfits, first):
+    """The 13 identity-level codes (README order, 0 = not annotated).
+
+    The toy person has no gender, age or boots (written 0); the other ten
+    follow from the toy tables: long hair = long/ponytail/bun, glasses from
+    the face mark, short sleeve = short or sleeveless, long top =
+    ``upper_len > 0.03``, dress = skirt, shoes dark when their luminance
+    is < 0.5, clothes colours = nearest of FineGPR's nine.
+    """
+    o = {k: v[first] for k, v in outfits.items()}
+    yes = lambda m: np.where(m, 1, 2)  # noqa: E731
+    hair_long = np.isin(ids['hair_style'], [HAIR_STYLES.index(h) for h in
+                                            ('long', 'ponytail', 'bun')])
+    glasses = np.isin(ids['face_mark'], [FACE_MARKS.index('glasses'),
+                                         FACE_MARKS.index('glasses_beard')])
+    lum = COLOR_RGB[o['shoes_color']] @ np.array([.299, .587, .114], np.float32)
+    zero = np.zeros(len(first), np.int64)
+    cols = dict(
+        gender=zero, hair_length=yes(hair_long), age=zero, glasses=yes(glasses),
+        short_sleeve=yes(o['sleeve'] != SLEEVES.index('long')),
+        top_length=yes(o['upper_len'] > 0.03),
+        dress=yes(o['lower_type'] == LOWER_TYPES.index('skirt')), boots=zero,
+        hat=yes(o['hat'] == 1), bag=yes(ids['bag'] != BAGS.index('none')),
+        shoes_color=np.where(lum < 0.5, 1, 2),
+        upper_color=_finegpr_color(o['upper_color']),
+        lower_color=_finegpr_color(o['lower_color']))
+    return np.stack([cols[k] for k in _FINEGPR_ID_ATTRS], 1).astype(int)
+
+
+def plan_finegpr(rng, num_ids, size, knobs, per_id=24, grid=None):
+    """FineGPR as released: ``FineGPR/<pid>/PPPP_cCC_wWW_lLL_pPP.jpg``.
+
+    ``cCC`` camera with the release's viewpoint (``c01`` = 90 deg,
+    ``c28`` = 0 deg, 10 degree steps), ``wWW`` weather
+    (``WEATHERS[WW-1]``), ``lLL`` illumination (``ILLUMINATIONS[LL-1]``,
+    the toy's own seven lights), ``pPP`` background (``PERSON_SCENES[PP-1]``);
+    each code drives the rendering, so an attribute search (AOST) sees real
+    effects. As in the release each identity has ONE background (the nine
+    spread evenly over identities) and its images are cells of the
+    36 viewpoints x 7 weathers x 7 illuminations grid: ``grid`` (dict of
+    ``viewpoints`` (c codes), ``weathers``, ``illuminations`` code lists)
+    renders that full product per identity (``grid='full'`` = the release's
+    1,764 per identity); otherwise ``per_id`` distinct random cells.
+    ``id_attributes.csv`` holds the 13 identity-level codes
+    (:func:`finegpr_id_attributes`). The ``camid`` of a record is its
+    camera code.
     """
     ids, outfits, first = person_world(rng, num_ids, 1, knobs)
+    if grid == 'full':
+        grid = dict(viewpoints=range(1, 37), weathers=range(1, 8),
+                    illuminations=range(1, 8))
+    if grid is not None:
+        cells = np.array([(c - 1, w - 1, l - 1) for c in grid['viewpoints']
+                          for w in grid['weathers']
+                          for l in grid['illuminations']], np.int64)
+        combos = np.concatenate([cells] * num_ids)
+        per_id = len(cells)
+    else:
+        combos = np.concatenate([
+            np.stack(np.unravel_index(rng.choice(36 * 7 * 7, per_id, replace=False),
+                                      (36, 7, 7)), 1) for _ in range(num_ids)])
+    # one background per identity, the nine spread evenly over identities
+    bg_of_id = rng.permutation(np.arange(num_ids) % 9)
+    bg = np.repeat(bg_of_id, per_id)
     n = num_ids * per_id
-    combos = []
-    for _ in range(num_ids):
-        flat = rng.choice(36 * 7 * 7 * 9, per_id, replace=False)
-        combos.append(np.stack(np.unravel_index(flat, (36, 7, 7, 9)), 1))
-    combos = np.concatenate(combos)
     cams = world.sample_cameras(rng, n, strength=knobs.camera_strength,
-                                scenes=combos[:, 3], illums=combos[:, 2],
+                                scenes=bg, illums=combos[:, 2],
                                 weathers=combos[:, 1])
     plan = _person_plan(size, cams, ids, outfits)
     bank_cams = world.sample_cameras(np.random.default_rng(0), 9, scenes=np.arange(9))
@@ -419,14 +485,20 @@ def plan_finegpr(rng, num_ids, size, knobs, per_id=24):
                                  knobs.camera_strength)
     for i in range(n):
         r = i // per_id
-        c, w, l, p = (int(x) + 1 for x in combos[i])
-        nm = f'{r + 1:04d}_c{c:02d}_w{w:02d}_l{l:02d}_p{p:02d}.jpg'
+        c, w, l = (int(x) + 1 for x in combos[i])
+        p = int(bg[i]) + 1
+        nm = f'{r + 1:04d}/{r + 1:04d}_c{c:02d}_w{w:02d}_l{l:02d}_p{p:02d}.jpg'
         plan.add(f'{FINEGPR_DIR}/{nm}', r, i, r + 1, c, 'train',
                  outfit_row=first[r],
                  extra=dict(finegpr=dict(viewpoint=c, weather=w, illumination=l,
                                          background=p)))
-    plan.finalize(rng, knobs, bank_rows=combos[:, 3])
-    plan.jitter['angle'][:] = (combos[:, 0] * 10 + rng.normal(0, 3, n)) % 360
+    codes = finegpr_id_attributes(ids, outfits, first)
+    plan.files['id_attributes.csv'] = _lines(
+        [','.join(('pid',) + _FINEGPR_ID_ATTRS)]
+        + [','.join(str(x) for x in (r + 1, *codes[r])) for r in range(num_ids)])
+    plan.finalize(rng, knobs, bank_rows=bg)
+    plan.jitter['angle'][:] = (finegpr_viewpoint(combos[:, 0] + 1)
+                               + rng.normal(0, 3, n)) % 360
     return plan
 
 

@@ -137,11 +137,14 @@ def test_finegpr_attributes_and_filter(tmp_path):
     items = samples(build(spec, 'train'))
     by_name = {osp.basename(s['img_path']): s for s in items}
     s = by_name['0001_c10_w02_l03_p04.jpg']
-    assert s['attributes'] == dict(viewpoint=90, weather=2, illumination=3,
+    # release viewpoints (authors' README): c01 = 90, c10 = 180, c36 = 80
+    assert s['attributes'] == dict(viewpoint=180, weather=2, illumination=3,
                                    background=4)
     assert s['camid'] == 10 and s['domain'] == 1
     assert by_name['0002_c36_w07_l07_p09.jpg']['attributes']['viewpoint'] == \
-        350
+        80
+    assert by_name['0001_c01_w01_l01_p01.jpg']['attributes']['viewpoint'] == \
+        90
     ds = build(spec, 'train', attribute_filter=dict(weather=[1]))
     assert len(ds) == 2
     with pytest.raises(ValueError, match='train'):

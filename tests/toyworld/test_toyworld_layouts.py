@@ -256,19 +256,47 @@ def test_finegpr_names_match_attributes(root):
     out, summ = root
     base = osp.join(out, 'finegpr')
     imgs, ann = check_common(base, summ['finegpr'], 'finegpr')
-    pat = re.compile(r'^images/(\d{4})_c(\d{2})_w(\d{2})_l(\d{2})_p(\d{2})\.jpg$')
+    # the release's layout: FineGPR/<pid>/PPPP_cCC_wWW_lLL_pPP.jpg
+    pat = re.compile(r'^FineGPR/(\d{4})/(\d{4})_c(\d{2})_w(\d{2})_l(\d{2})_p(\d{2})\.jpg$')
+    bg_of = {}
     for rel in imgs:
         m = pat.match(rel)
         assert m, rel
-        pid, c, w, l, p = map(int, m.groups())
+        folder, pid, c, w, l, p = map(int, m.groups())
+        assert folder == pid
         assert 1 <= c <= 36 and 1 <= w <= 7 and 1 <= l <= 7 and 1 <= p <= 9
         a = ann[rel]['attributes']
         assert ann[rel]['pid'] == pid
         assert a['weather'] == WEATHERS[w - 1]
         assert a['illumination'] == ILLUMINATIONS[l - 1]
         assert a['background'] == PERSON_SCENES[p - 1]
-        diff = (a['angle'] - (c - 1) * 10 + 180) % 360 - 180
+        # release viewpoints: c01 = 90, c28 = 0, c36 = 80 degrees
+        diff = (a['angle'] - ((c - 1) * 10 + 90) % 360 + 180) % 360 - 180
         assert abs(diff) <= 12
+        bg_of.setdefault(pid, set()).add(p)
+    # one background per identity, spread over the nine
+    assert all(len(v) == 1 for v in bg_of.values())
+    counts = collections.Counter(next(iter(v)) for v in bg_of.values())
+    assert max(counts.values()) - min(counts.values()) <= 1 and len(counts) == 9
+    rows = read_lines(osp.join(base, 'id_attributes.csv'))
+    assert rows[0].split(',')[:3] == ['pid', 'gender', 'hair_length']
+    assert len(rows) == 1 + len(bg_of)
+    for row in rows[1:]:
+        codes = [int(x) for x in row.split(',')]
+        assert len(codes) == 14 and codes[1] == 0 and 1 <= codes[12] <= 9
+
+
+def test_finegpr_full_grid_per_identity():
+    from synthgen.toyworld.layouts import plan_finegpr
+    from synthgen.toyworld.world import Knobs
+    plan = plan_finegpr(np.random.default_rng(0), 2, (32, 16), Knobs(), grid='full')
+    names = [r['paths'][0] for r in plan.records]
+    assert len(names) == 2 * 36 * 7 * 7 == 3528
+    cells = {n.split('_', 1)[1][:11] for n in names if n.startswith('FineGPR/0001/')}
+    assert len(cells) == 1764
+    # the toy's render angle follows the release's viewpoint table
+    i = names.index(next(n for n in names if '_c28_' in n))
+    assert abs((plan.jitter['angle'][i] + 180) % 360 - 180) < 12
 
 
 def test_veri776(root):
