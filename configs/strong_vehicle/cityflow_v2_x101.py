@@ -1,7 +1,7 @@
 # Strong vehicle baseline, ResNeXt101-IBN-a on CityFlowV2-ReID (offline
 # split 360 / 80 ids as the paper's Split-Train / Split-Test):
 #   python tools/train.py configs/strong_vehicle/cityflow_v2_x101.py
-# Expects data/cityflow_v2 (see /work/shared/datasets.md) and the IBN-Net
+# Expects data/cityflow_v2 (the official CityFlowV2-ReID layout, reidkit/datasets/cityflow.py) and the IBN-Net
 # ImageNet weights in checkpoints/ (model base). Evaluation: CityFlow
 # protocol, k-reciprocal (50, 15, 0.5) on the full (Q+G)^2 matrix.
 _base_ = ['../_base_/datasets/cityflow_v2.py', './_base_/recipe.py']

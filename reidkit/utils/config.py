@@ -190,7 +190,7 @@ def substitute_variable(cfg: Any, old: str, new: str) -> int:
 
     Example:
         >>> cfg = Config(dict(root='data/x', ds=dict(data_root='data/x/train')))
-        >>> substitute_variable(cfg, 'data/x', '/mnt/x')
+        >>> substitute_variable(cfg, 'data/x', 'data/y')
         2
     """
     count = 0

@@ -53,11 +53,11 @@ def test_recipe_configs(name, dataset):
 
 def test_toy_config_stage_plan():
     cfg = load_config(osp.join(ROOT, 'configs', 'strong_vehicle',
-                               'toy_cityflow_v2.py'), work_dir='/tmp/w')
+                               'toy_cityflow_v2.py'), work_dir='wd/w')
     names = [s['name'] for s in cfg.stages]
     assert names == ['train_r18', 'feats_r18', 'train_r10', 'feats_r10',
                      'train_camera', 'feats_camera', 'postprocess']
-    assert cfg.stages[1]['out_file'] == '/tmp/w/r18/feats.npz'
+    assert cfg.stages[1]['out_file'] == 'wd/w/r18/feats.npz'
 
 
 def test_relabel_as_identity_uses_cameras(tmp_path):
@@ -83,9 +83,9 @@ def test_relabel_as_identity_uses_cameras(tmp_path):
 def test_post_process_stage_arguments_checked():
     with pytest.raises(StageConfigError, match='features'):
         PostProcessStage(name='p', cfg={}, work_dir='/tmp', features={},
-                         out_file='/tmp/x.json')
+                         out_file='wd/x.json')
     with pytest.raises(StageConfigError, match='no aux file'):
         PostProcessStage(name='p', cfg={}, work_dir='/tmp',
-                         features=dict(a='a.npz'), out_file='/tmp/x.json',
+                         features=dict(a='a.npz'), out_file='wd/x.json',
                          weights=dict(orientation=0.1))
     assert tracks_of([3, -1, 3, 0, 0]) == [[0, 2], [3, 4]]
