@@ -32,16 +32,16 @@ def _package_dirs():
 
 
 class ThirdPartyToFile(logging.Filter):
-    """A console-handler filter: drops WARNING (and lower) records raised
-    from inside a third-party package, judged by the first frame of the
-    call stack outside the logging machinery.
+    """A console-handler filter: drops WARNING records raised from inside a
+    third-party package (judged by the first frame of the call stack outside
+    the logging machinery); their INFO progress lines and every error stay.
 
     Example:
         >>> handler.addFilter(ThirdPartyToFile())
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno > logging.WARNING:
+        if record.levelno != logging.WARNING:
             return True
         if record.name == 'py.warnings':
             return False
