@@ -220,3 +220,37 @@ def test_metric_pools_variants_per_tracklet_on_ccvid():
         assert abs(res[f'{mode}/mAP'] - 100 * ref['mAP']) < 1e-4
         assert abs(res[f'{mode}/R1'] - 100 * ref['cmc'][0]) < 1e-4
         assert abs(res[f'plain/{mode}/mAP'] - 100 * plain['mAP']) < 1e-4
+
+
+def test_describer_asks_with_the_plugins_strings():
+    """DLCR's question, LLM prompt and body-part vocabulary have one home,
+    plugins/dlcr/descriptions.py; the describer uses them by default."""
+    from plugins.dlcr.descriptions import (LLM_PROMPT, PART_WORDS,
+                                           VLM_QUESTION, VLMLLMDescriber)
+    asked, prompts = [], []
+
+    def vlm(images, question):
+        asked.append(question)
+        return [f'a man in a jean jacket and boots {i}'
+                for i, _ in enumerate(images)]
+
+    def llm(texts):
+        prompts.extend(texts)
+        return ['1. Jean jacket\n2. black boots\n3. sunglasses'] * len(texts)
+
+    desc = VLMLLMDescriber(vlm=vlm, llm=llm, load_image=lambda p: p)
+    records = [dict(key=f'k{i}', source=f'img{i}.jpg', clothes_id=i // 2)
+               for i in range(4)]
+    bank = desc(records)
+    assert asked == [VLM_QUESTION] == ['What clothes is the person wearing?']
+    assert prompts == [LLM_PROMPT.format(
+        text=f'a man in a jean jacket and boots {2 * c} '
+             f'a man in a jean jacket and boots {2 * c + 1}')
+        for c in (0, 1)]
+    assert LLM_PROMPT == ('Extract the clothing items from the following '
+                          'text: {text}')
+    # the vocabulary is DLCR's: 'jean' is no lower-body word, 'boots' shoes
+    assert 'boots' in PART_WORDS['shoes'] and 'jean' not in PART_WORDS['lower']
+    assert bank.clothes[0]['parts'] == {'upper': 'jean jacket',
+                                        'shoes': 'black boots'}
+    assert bank[1] == 'a person wearing jean jacket and black boots'
