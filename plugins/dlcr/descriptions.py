@@ -22,14 +22,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ['PARTS', 'PART_WORDS', 'VLM_QUESTION', 'LLM_PROMPT',
-           'DescriptionBank',
-           'majority_by_part', 'part_of_item', 'split_items',
-           'toy_part_descriptions', 'ToyAttributeDescriber', 'VLMLLMDescriber',
-           'TransformersChat', 'build_describer', 'compose_prompt']
-
 from synthgen.prompts.summariser import (body_part_of, describe_outfit,
                                          majority_vote, split_clothing_items)
+
+__all__ = ['PARTS', 'PART_WORDS', 'VLM_QUESTION', 'LLM_PROMPT',
+           'DescriptionBank', 'majority_by_part', 'part_of_item', 'split_items',
+           'toy_part_descriptions', 'ToyAttributeDescriber', 'VLMLLMDescriber',
+           'TransformersChat', 'build_describer', 'compose_prompt']
 
 #: The body parts of a DLCR description, in prompt order.
 PARTS = ('upper', 'lower', 'shoes')
