@@ -1,5 +1,6 @@
 """DLCRMetric + DLCRQueryVariantDataset + the real-only clothes head."""
 import numpy as np
+import pytest
 import torch
 
 from plugins.dlcr.dataset import VARIANT_SPLIT, DLCRQueryVariantDataset
