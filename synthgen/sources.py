@@ -32,6 +32,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from PIL import Image
 
+from synthgen.layouts import prcc as prcc_layout
 from synthgen.utils.registry import Registry
 
 __all__ = ['SOURCES', 'BaseSource', 'ImageFolderSource', 'PRCCSource',
@@ -379,7 +380,9 @@ class PRCCSource(ImageFolderSource):
     """PRCC's ``rgb/<split>/<pid>/{A,B,C}_*.jpg`` training layout.
 
     Cameras A, B, C map to camids 0, 1, 2; A and B share one outfit and C wears
-    another, so each identity has two clothes ids. The toy world's part masks
+    another, so each identity has two clothes ids (the layout's facts:
+    :mod:`synthgen.layouts.prcc`, shared with reidkit's ``PRCC`` parser and
+    the toy world's writer). The toy world's part masks
     and attributes (``_toy_annotations/``) are picked up when present.
 
     Args:
@@ -405,15 +408,14 @@ class PRCCSource(ImageFolderSource):
                  mask_labels: Optional[Sequence[int]] = (3, 4, 5),
                  attributes_file: Optional[str] = '_toy_annotations/attributes.jsonl',
                  **kwargs) -> None:
-        if split not in ('train', 'val'):
-            raise SourceError(f"PRCCSource: split must be 'train' or 'val', "
-                              f'got {split!r}')
+        if split not in prcc_layout.TRAIN_SPLITS:
+            raise SourceError(f'PRCCSource: split must be one of '
+                              f'{prcc_layout.TRAIN_SPLITS}, got {split!r}')
         super().__init__(
-            data_root, pattern=f'rgb/{split}/*/*.*',
-            regex=rf'rgb/{split}/(?P<pid>\d+)/(?P<camid>[ABC])_[^/]*'
-                  r'\.(?:jpg|jpeg|png)',
-            cam_map={'A': 0, 'B': 1, 'C': 2}, clothes_group='camid',
-            clothes_map={'A': 'AB', 'B': 'AB', 'C': 'C'}, mask_dir=mask_dir,
+            data_root, pattern=f'{prcc_layout.ROOT}/{split}/*/*.*',
+            regex=prcc_layout.train_regex(split),
+            cam_map=dict(prcc_layout.CAMID), clothes_group='camid',
+            clothes_map=dict(prcc_layout.CLOTHES), mask_dir=mask_dir,
             missing_mask=missing_mask, mask_labels=mask_labels,
             attributes_file=attributes_file, **kwargs)
         self.split = split

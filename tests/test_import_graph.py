@@ -75,3 +75,50 @@ def test_importing_all_of_synthgen_loads_no_reidkit():
     proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def private_imports(package: str, libraries=('reidkit', 'synthgen')):
+    """``file:line imports mod._name`` for every private name imported from
+    ``libraries`` under ``package`` (``from lib.mod import _x`` or
+    ``import lib._mod``): a library's underscore names are not its API."""
+    found = []
+    for path in sorted((ROOT / package).rglob('*.py')):
+        tree = ast.parse(path.read_text(encoding='utf-8'), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                mod = _absolute(path, node)
+                names = [f'{mod}.{a.name}' for a in node.names]
+            elif isinstance(node, ast.Import):
+                mod = ''
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                parts = name.split('.')
+                if parts[0] in libraries and any(
+                        p.startswith('_') and p != '__init__'
+                        for p in parts[1:]):
+                    found.append(f'{osp.relpath(path, ROOT)}:{node.lineno} '
+                                 f'imports {name}')
+    return found
+
+
+def test_plugins_import_no_private_names():
+    """Plugins build on reidkit's and synthgen's public API only."""
+    assert private_imports('plugins') == []
+
+
+def test_the_private_name_checker_sees_them(tmp_path, monkeypatch):
+    pkg = tmp_path / 'plug'
+    pkg.mkdir()
+    (pkg / 'mod.py').write_text(
+        'from reidkit.samplers.labels import _iter_infos, read_labels\n'
+        'import synthgen._private\n'
+        'from reidkit.evaluation.metric import sample_value as _get\n'
+        'from ._own import _helper\n'
+        'def f():\n    from synthgen.sources import _load\n')
+    monkeypatch.setattr(sys.modules[__name__], 'ROOT', tmp_path)
+    assert private_imports('plug') == [
+        'plug/mod.py:1 imports reidkit.samplers.labels._iter_infos',
+        'plug/mod.py:2 imports synthgen._private',
+        'plug/mod.py:6 imports synthgen.sources._load']

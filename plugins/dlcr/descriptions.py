@@ -18,24 +18,30 @@ from __future__ import annotations
 import json
 import os
 import os.path as osp
-import re
-from collections import Counter
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ['PARTS', 'VLM_QUESTION', 'LLM_PROMPT', 'DescriptionBank',
-           'majority_by_part', 'part_of_item', 'split_items',
+from synthgen.prompts.summariser import (body_part_of, describe_outfit,
+                                         majority_vote, split_clothing_items)
+
+__all__ = ['PARTS', 'PART_WORDS', 'VLM_QUESTION', 'LLM_PROMPT',
+           'DescriptionBank', 'majority_by_part', 'part_of_item', 'split_items',
            'toy_part_descriptions', 'ToyAttributeDescriber', 'VLMLLMDescriber',
            'TransformersChat', 'build_describer', 'compose_prompt']
 
+#: The body parts of a DLCR description, in prompt order.
 PARTS = ('upper', 'lower', 'shoes')
+#: The paper's question to the VLM (LLaVA), for every image.
 VLM_QUESTION = 'What clothes is the person wearing?'
+#: The paper's instruction to the LLM (LLaMA), with the captions as ``{text}``.
 LLM_PROMPT = 'Extract the clothing items from the following text: {text}'
 
-#: Words that put a clothing item on a body part (checked shoes first, then
-#: lower, then upper, so "jean jacket" is upper and "boot-cut jeans" lower).
-_PART_WORDS = {
+#: DLCR's body-part vocabulary: the words that put a clothing item on a
+#: part, checked in this order (shoes, then lower, then upper, so "jean
+#: jacket" is upper and "boot-cut jeans" lower). Pass it as ``body_parts`` to
+#: synthgen's :class:`~synthgen.prompts.summariser.LLMSummariser`.
+PART_WORDS = {
     'shoes': ('shoe', 'shoes', 'sneaker', 'sneakers', 'boot', 'boots',
               'sandal', 'sandals', 'heels', 'loafers', 'slippers', 'trainers',
               'footwear', 'flats'),
@@ -46,70 +52,30 @@ _PART_WORDS = {
               'sweatshirt', 'blazer', 'suit', 'polo', 'tank', 'parka',
               'pullover', 'uniform', 'jumpsuit', 'overalls'),
 }
-_WORD = re.compile(r"[a-z][a-z\-']*")
+
+#: The paper's post-processing vote: the most frequent item per part over a
+#: clothes id's images, ties to the first seen (synthgen's
+#: :func:`~synthgen.prompts.summariser.majority_vote`).
+majority_by_part = majority_vote
 
 
 def part_of_item(item: str) -> Optional[str]:
-    """Body part of a clothing item text (``None``: not a garment)."""
-    words = set(_WORD.findall(item.lower()))
-    for part in ('shoes', 'lower', 'upper'):
-        if words & set(_PART_WORDS[part]):
-            return part
-    return None
+    """Body part of a clothing item text under DLCR's :data:`PART_WORDS`
+    (``None``: not a garment)."""
+    return body_part_of(item, PART_WORDS)
 
 
 def split_items(text: str) -> List[str]:
-    """Clothing items of an LLM answer: one per line / comma / 'and'.
-
-    Bullets, numbering and a leading "The person is wearing" are dropped.
-    """
-    out = []
-    for line in re.split(r'[\n;]|,|\band\b|\bwith\b', text):
-        item = re.sub(r'^\s*(?:[-*\u2022]|\d+[.)])\s*', '', line)
-        item = re.sub(r'^(?:the )?(?:person|man|woman|he|she) (?:is )?'
-                      r'(?:wearing|wears)\s*', '', item.strip(), flags=re.I)
-        item = re.sub(r'^(?:a|an|the|some)\s+', '', item.strip(' .:'),
-                      flags=re.I)
-        if item:
-            out.append(item.lower())
-    return out
-
-
-def majority_by_part(per_image: Iterable[Dict[str, str]]) -> Dict[str, str]:
-    """The most frequent description of every part over a clothes id's images.
-
-    Ties go to the description seen first, so the result does not depend on
-    hash order.
-
-    Example:
-        >>> majority_by_part([{'upper': 'red shirt'}, {'upper': 'blue shirt'},
-        ...                   {'upper': 'blue shirt', 'shoes': 'black shoes'}])
-        {'upper': 'blue shirt', 'shoes': 'black shoes'}
-    """
-    counts: Dict[str, Counter] = {}
-    first: Dict[str, Dict[str, int]] = {}
-    n = 0
-    for desc in per_image:
-        for part, text in desc.items():
-            if not text:
-                continue
-            counts.setdefault(part, Counter())[text] += 1
-            first.setdefault(part, {}).setdefault(text, n)
-            n += 1
-    return {part: min(c, key=lambda t: (-c[t], first[part][t]))
-            for part, c in counts.items()}
+    """Clothing items of an LLM answer (synthgen's
+    :func:`~synthgen.prompts.summariser.split_clothing_items`)."""
+    return split_clothing_items(text)
 
 
 def compose_prompt(parts: Dict[str, str],
                    template: str = 'a person wearing {items}') -> str:
     """``{'upper': 'red shirt', 'lower': 'blue jeans'}`` -> one prompt."""
-    items = [parts[p] for p in PARTS if parts.get(p)]
-    items += [v for k, v in parts.items() if k not in PARTS and v]
-    if not items:
-        return template.format(items='clothes').strip()
-    text = items[0] if len(items) == 1 else \
-        ', '.join(items[:-1]) + ' and ' + items[-1]
-    return template.format(items=text).strip()
+    items = describe_outfit(parts, order=PARTS) or 'clothes'
+    return template.format(items=items).strip()
 
 
 class DescriptionBank:

@@ -21,7 +21,7 @@ from mmengine.dataset import BaseDataset
 from reidkit.registry import SAMPLERS
 from reidkit.samplers.base import BaseBatchSampler, check_positive_int
 from reidkit.samplers.identity_sampler import IdentityPool, check_pk
-from reidkit.samplers.labels import _iter_infos
+from reidkit.samplers.labels import iter_data_infos
 
 __all__ = ['ProgressivePairingSampler', 'pair_variants', 'pool_sizes',
            'num_pool_partitions']
@@ -61,7 +61,7 @@ def _sample_infos(dataset) -> List[dict]:
         return [infos[i] for i in dataset.indices]
     if isinstance(dataset, BaseDataset):
         dataset.full_init()
-        return list(_iter_infos(dataset))
+        return list(iter_data_infos(dataset))
     if not hasattr(dataset, 'get_data_info'):
         raise TypeError(f'{type(dataset).__name__} has no get_data_info(idx); '
                         'ProgressivePairingSampler reads img_path/domain/'

@@ -4,11 +4,13 @@ from __future__ import annotations
 import os.path as osp
 from typing import List, Sequence
 
+from synthgen.layouts import prcc as layout
+
 from reidkit.registry import DATASETS
 
 from .base import ReIDDataset, scan_dirs, scan_images
 
-CAMS = {'A': 0, 'B': 1, 'C': 2}
+CAMS = layout.CAMID  # camera letter -> camid (the layout's home is synthgen)
 
 
 @DATASETS.register_module()
@@ -50,10 +52,10 @@ class PRCC(ReIDDataset):
     def __init__(self, data_root: str, with_val: bool = False,
                  query_cams: Sequence[str] = ('B', 'C'), **kwargs):
         self.with_val = with_val
-        bad = [c for c in query_cams if c not in ('B', 'C')]
+        bad = [c for c in query_cams if c not in layout.QUERY_CAMERAS]
         if bad or not query_cams:
-            raise ValueError("PRCC: query_cams must be a non-empty subset of "
-                             f"('B', 'C'), got {query_cams!r}")
+            raise ValueError('PRCC: query_cams must be a non-empty subset of '
+                             f'{layout.QUERY_CAMERAS}, got {query_cams!r}')
         self.query_cams = tuple(query_cams)
         super().__init__(data_root, **kwargs)
 
@@ -65,23 +67,23 @@ class PRCC(ReIDDataset):
         return int(name)
 
     def _parse_train_dir(self, sub: str) -> List[dict]:
-        root = self.require_dir('rgb', sub)
+        root = self.require_dir(layout.ROOT, sub)
         records = []
         for pdir in scan_dirs(root):
             pid = self._pid(root, pdir)
             folder = osp.join(root, pdir)
             for name in scan_images(folder):
-                cam = name[0]
-                if cam not in CAMS:
+                cam = layout.camera_of_train_name(name)
+                if cam is None:
                     raise self.bad_name(osp.join(folder, name),
                                         'a name starting with A, B or C')
                 records.append(dict(img_path=osp.join(folder, name), pid=pid,
                                     camid=CAMS[cam],
-                                    clothes='C' if cam == 'C' else 'AB'))
+                                    clothes=layout.CLOTHES[cam]))
         return records
 
     def _parse_test_cam(self, cam: str) -> List[dict]:
-        root = self.require_dir('rgb', 'test', cam)
+        root = self.require_dir(layout.ROOT, layout.TEST_DIR, cam)
         records = []
         for pdir in scan_dirs(root):
             pid = self._pid(root, pdir)
@@ -89,7 +91,7 @@ class PRCC(ReIDDataset):
             for name in scan_images(folder):
                 records.append(dict(img_path=osp.join(folder, name), pid=pid,
                                     camid=CAMS[cam],
-                                    clothes='C' if cam == 'C' else 'AB'))
+                                    clothes=layout.CLOTHES[cam]))
         return records
 
     def parse_split(self, split: str) -> List[dict]:
@@ -99,7 +101,7 @@ class PRCC(ReIDDataset):
                 records += self._parse_train_dir('val')
             return records
         if split == 'gallery':
-            return self._parse_test_cam('A')
+            return self._parse_test_cam(layout.GALLERY_CAMERA)
         records = []
         for cam in self.query_cams:
             records += self._parse_test_cam(cam)

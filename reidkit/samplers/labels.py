@@ -73,11 +73,27 @@ def _read(dataset, keys: tuple) -> List[np.ndarray]:
     if isinstance(dataset, Subset):
         idx = np.asarray(dataset.indices, dtype=np.int64)
         return [col[idx] for col in _read(dataset.dataset, keys)]
-    return _from_infos(_iter_infos(dataset), keys, dataset)
+    return _from_infos(iter_data_infos(dataset), keys, dataset)
 
 
-def _iter_infos(dataset):
-    """Yield the sample dicts of a leaf dataset in index order."""
+def iter_data_infos(dataset):
+    """Yield the sample dicts of a leaf dataset in index order.
+
+    Reads an mmengine ``BaseDataset``'s data list without building any
+    sample (serialized data lists are unpickled one by one), or calls
+    ``get_data_info(i)`` for every index of another dataset. Wrappers
+    (``ConcatDataset``, ``Subset``, ...) are the caller's business.
+
+    Args:
+        dataset: A ``BaseDataset`` or any dataset with ``get_data_info``
+            and ``__len__``.
+
+    Raises:
+        TypeError: ``dataset`` has no ``get_data_info``.
+
+    Example:
+        >>> pids = [info['pid'] for info in iter_data_infos(train_set)]
+    """
     if isinstance(dataset, BaseDataset):
         dataset.full_init()
         if getattr(dataset, 'serialize_data', False):

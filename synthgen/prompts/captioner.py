@@ -12,11 +12,7 @@ from PIL import Image
 
 from synthgen.registry import PROMPT_BUILDERS
 
-__all__ = ['VLMCaptioner', 'DLCR_QUESTION', 'load_json_cache',
-           'save_json_cache']
-
-#: DLCR's question to LLaVA.
-DLCR_QUESTION = 'What clothes is the person wearing?'
+__all__ = ['VLMCaptioner', 'load_json_cache', 'save_json_cache']
 
 _MODEL_CLASSES = {
     'llava': 'LlavaForConditionalGeneration',
@@ -72,8 +68,9 @@ class VLMCaptioner:
             (tests inject tiny random ones this way).
         model_type (str): ``'llava'``, ``'blip2'``, ``'instructblip'`` or
             ``'auto'`` (``AutoModelForImageTextToText``).
-        question (str): What to ask (DLCR: "What clothes is the person
-            wearing?"; Vehicle-Diff's BLIP-2 captions: ``''``, no question).
+        question (str): What to ask; ``''`` (default) asks nothing, a plain
+            caption (Vehicle-Diff's BLIP-2 captions). A paper passes its own
+            (DLCR's is ``plugins.dlcr.descriptions.VLM_QUESTION``).
         prompt_format (str, optional): Text around the question for models
             without a chat template, with ``{question}``; default by model
             type (LLaVA-1.5: ``'USER: <image>\\n{question} ASSISTANT:'``).
@@ -88,6 +85,7 @@ class VLMCaptioner:
 
     Example:
         >>> cap = VLMCaptioner('llava-hf/llava-1.5-7b-hf', model_type='llava',
+        ...                    question='What clothes is the person wearing?',
         ...                    batch_size=16, dtype='fp16',
         ...                    cache_file='work_dirs/prcc/captions.json')
         >>> cap.caption([img])[0]
@@ -96,7 +94,7 @@ class VLMCaptioner:
 
     def __init__(self, pretrained_model_name_or_path: Optional[str] = None,
                  model=None, processor=None, model_type: str = 'llava',
-                 question: str = DLCR_QUESTION,
+                 question: str = '',
                  prompt_format: Optional[str] = None,
                  max_new_tokens: int = 64, batch_size: int = 8,
                  prompt_template: str = '{caption}',

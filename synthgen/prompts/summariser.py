@@ -1,11 +1,17 @@
 """LLM summariser: per-image captions -> one clothes description per clothes id.
 
-DLCR's recipe: LLaVA describes every image of a clothes id
-(:class:`~synthgen.prompts.captioner.VLMCaptioner`), a chat LLM is asked
-"Extract the clothing items from the following text: {text}" for each
-description (batched), and the answers of all images of the clothes id are
-merged by keeping, per body part, the most frequent item (majority vote).
-Each generated image then gets the description of another clothes id.
+The generic recipe (DLCR's, Sec. 3.1): a VLM describes every image of a
+clothes id (:class:`~synthgen.prompts.captioner.VLMCaptioner`), a chat LLM is
+given an instruction with each description (batched), and the answers of
+all images of the clothes id are merged by keeping, per body part, the most
+frequent item (majority vote). Each generated image then gets the
+description of another clothes id.
+
+The words are the caller's: the LLM ``instruction`` and the body-part
+vocabulary (``body_parts``: ``{part: [words]}``, checked in order) are
+required arguments; a paper keeps its own in its plugin (DLCR's:
+``plugins/dlcr/descriptions.py``). The mechanism (answer parsing, the vote,
+the outfit sentence) lives here.
 """
 from __future__ import annotations
 
@@ -18,32 +24,18 @@ import torch
 from synthgen.registry import PROMPT_BUILDERS
 from .captioner import load_json_cache, save_json_cache
 
-__all__ = ['LLMSummariser', 'DLCR_LLM_PROMPT', 'BODY_PARTS',
+__all__ = ['LLMSummariser', 'split_clothing_items', 'body_part_of',
            'parse_clothing_items', 'majority_vote', 'describe_outfit']
-
-#: DLCR's instruction to the LLM.
-DLCR_LLM_PROMPT = 'Extract the clothing items from the following text: {text}'
-
-#: Words that put an item on a body part (matched as whole words).
-BODY_PARTS: Dict[str, List[str]] = {
-    'upper': ['shirt', 't-shirt', 'tshirt', 'tee', 'blouse', 'jacket', 'coat',
-              'sweater', 'hoodie', 'sweatshirt', 'top', 'vest', 'cardigan',
-              'blazer', 'jersey', 'tank', 'polo', 'dress', 'jumper', 'parka',
-              'windbreaker', 'uniform'],
-    'lower': ['pants', 'trousers', 'jeans', 'shorts', 'skirt', 'leggings',
-              'slacks', 'joggers', 'sweatpants', 'chinos', 'tights'],
-    'footwear': ['shoes', 'shoe', 'sneakers', 'boots', 'sandals', 'heels',
-                 'slippers', 'loafers', 'trainers', 'flats', 'footwear'],
-}
 
 _BULLET = re.compile(r'^[-*\u2022\s]*(?:\d+\s*[.)]\s*)?')
 _LEAD = re.compile(
     r'^(?:(?:upper|lower)\s*(?:body)?|top|bottom|'
     r'footwear|shoes|clothing items?|items?)\s*:\s*', re.I)
 _FILLER = re.compile(
-    r'^(?:the\s+)?(?:person|man|woman|individual|subject)\s+(?:is\s+)?'
-    r'(?:wearing|dressed in|has on)\s+|^(?:wearing|a|an|the|pair of|'
-    r'a pair of)\s+', re.I)
+    r'^(?:the\s+)?(?:person|man|woman|individual|subject|he|she|they)\s+'
+    r'(?:(?:is|are|also)\s+)*(?:wearing|wears|wear|dressed in|has on|has)'
+    r'\s+|^(?:wearing|a|an|the|some|pair of|a pair of)\s+', re.I)
+_WORD = re.compile(r"[a-z][a-z'-]*")
 
 
 def _clean(item: str) -> str:
@@ -54,38 +46,77 @@ def _clean(item: str) -> str:
     return re.sub(r'\s+', ' ', item.strip(' .;:!"\'').lower())
 
 
-def parse_clothing_items(text: str,
-                         parts: Optional[Dict[str, List[str]]] = None
+def split_clothing_items(text: str) -> List[str]:
+    """The clothing items of an LLM / VLM answer, lower case, in order.
+
+    Items are separated by new lines, bullets, commas, semicolons,
+    sentences, "and" or "with"; numbering, labels ("Upper body:"), and a
+    leading "The person is wearing" / "He wears" / "a" / "pair of" are
+    dropped.
+
+    Example:
+        >>> split_clothing_items('The person is wearing a red shirt, blue '
+        ...                      'jeans and white sneakers.')
+        ['red shirt', 'blue jeans', 'white sneakers']
+    """
+    items = (_clean(frag) for frag in re.split(
+        r'\n|;|,|\band\b|\bwith\b|(?<!\d)\.(?!\d)', text))
+    return [item for item in items if item]
+
+
+def body_part_of(item: str, parts: Dict[str, Sequence[str]]
+                 ) -> Optional[str]:
+    """The first body part (in ``parts`` order) one of whose words the item
+    contains as a whole word; ``None`` when none does.
+
+    Example:
+        >>> body_part_of('jean jacket', {'lower': ['jeans'],
+        ...                              'upper': ['jacket']})
+        'upper'
+    """
+    words = set(_WORD.findall(item.lower()))
+    for part, vocab in parts.items():
+        if words & set(vocab):
+            return part
+    return None
+
+
+def parse_clothing_items(text: str, parts: Dict[str, Sequence[str]]
                          ) -> Dict[str, str]:
     """Split an LLM answer into ``{body part: item}`` (first item per part).
 
-    Items are separated by new lines, bullets, commas, semicolons or "and";
-    an item belongs to the body part one of whose words it contains.
+    Args:
+        text (str): the answer (see :func:`split_clothing_items`).
+        parts (dict): ``{part: [words]}``, the vocabulary of the caller
+            (DLCR's is ``plugins.dlcr.descriptions.PART_WORDS``).
 
     Example:
-        >>> parse_clothing_items('1. Red T-shirt\\n2. blue jeans and white sneakers')
-        {'upper': 'red t-shirt', 'lower': 'blue jeans', 'footwear': 'white sneakers'}
+        >>> parse_clothing_items('1. Red T-shirt\\n2. blue jeans', dict(
+        ...     upper=['t-shirt'], lower=['jeans']))
+        {'upper': 'red t-shirt', 'lower': 'blue jeans'}
     """
-    parts = parts or BODY_PARTS
     found: Dict[str, str] = {}
-    for frag in re.split(r'\n|;|,|\band\b|\bwith\b|(?<!\d)\.(?!\d)', text):
-        item = _clean(frag)
-        if not item:
-            continue
-        words = set(re.findall(r"[a-z][a-z'-]*", item))
-        for part, vocab in parts.items():
-            if part not in found and words & set(vocab):
-                found[part] = item
-                break
+    for item in split_clothing_items(text):
+        part = body_part_of(item, parts)
+        if part is not None and part not in found:
+            found[part] = item
     return found
 
 
 def majority_vote(per_image: Sequence[Dict[str, str]]) -> Dict[str, str]:
-    """Most frequent item per body part over images (ties: first seen)."""
+    """Most frequent item per body part over images (ties: first seen;
+    empty items do not vote).
+
+    Example:
+        >>> majority_vote([{'upper': 'red shirt'}, {'upper': 'blue shirt'},
+        ...                {'upper': 'blue shirt', 'shoes': 'black shoes'}])
+        {'upper': 'blue shirt', 'shoes': 'black shoes'}
+    """
     votes: Dict[str, Counter] = {}
     for items in per_image:
         for part, item in items.items():
-            votes.setdefault(part, Counter())[item] += 1
+            if item:
+                votes.setdefault(part, Counter())[item] += 1
     return {part: c.most_common(1)[0][0] for part, c in votes.items()}
 
 
@@ -102,7 +133,7 @@ def describe_outfit(items: Dict[str, str],
 
 @PROMPT_BUILDERS.register_module()
 class LLMSummariser:
-    """Clothes descriptions per clothes id from a chat LLM (DLCR), as prompts.
+    """Clothes descriptions per clothes id from a chat LLM, as prompts.
 
     :meth:`summarise` extracts clothing items from each text with the LLM
     (batched, greedy) and merges them by majority vote per body part.
@@ -120,10 +151,12 @@ class LLMSummariser:
         captioner (dict | VLMCaptioner, optional): Describes the source
             images in :meth:`prepare` (a config is built through
             PROMPT_BUILDERS).
-        instruction (str): LLM prompt with ``{text}`` (DLCR's default).
+        instruction (str): LLM prompt with ``{text}`` (required; DLCR's
+            is ``plugins.dlcr.descriptions.LLM_PROMPT``).
         prompt_template (str): Prompt for the generator, with
             ``{description}``.
-        body_parts (dict, optional): Words per body part for the vote.
+        body_parts (dict): Words per body part for the vote, checked in
+            order (required; DLCR's is ``plugins.dlcr.descriptions.PART_WORDS``).
         max_new_tokens (int), batch_size (int): Generation settings.
         cache_file (str, optional): JSON cache ``{clothes_id: {...}}``.
         same_pid (bool): Draw target clothes of the same identity only.
@@ -132,6 +165,8 @@ class LLMSummariser:
     Example:
         >>> builder = LLMSummariser(
         ...     'meta-llama/Llama-2-7b-chat-hf', dtype='fp16',
+        ...     instruction='Extract the clothing items from: {text}',
+        ...     body_parts=dict(upper=['shirt'], lower=['jeans']),
         ...     captioner=dict(type='VLMCaptioner',
         ...                    pretrained_model_name_or_path='llava-hf/llava-1.5-7b-hf'),
         ...     cache_file='work_dirs/prcc/clothes_descriptions.json')
@@ -141,7 +176,7 @@ class LLMSummariser:
 
     def __init__(self, pretrained_model_name_or_path: Optional[str] = None,
                  model=None, tokenizer=None, captioner=None,
-                 instruction: str = DLCR_LLM_PROMPT,
+                 instruction: Optional[str] = None,
                  prompt_template: str = 'a person wearing {description}',
                  body_parts: Optional[Dict[str, List[str]]] = None,
                  max_new_tokens: int = 64, batch_size: int = 8,
@@ -153,13 +188,18 @@ class LLMSummariser:
                                                       tokenizer is None):
             raise ValueError('LLMSummariser needs pretrained_model_name_or_'
                              'path or both model and tokenizer')
-        if '{text}' not in instruction:
-            raise ValueError('LLMSummariser: instruction needs a {text} field')
+        if instruction is None or '{text}' not in instruction:
+            raise ValueError(f'LLMSummariser: instruction must be a string '
+                             f'with a {{text}} field, got {instruction!r}')
+        if not body_parts:
+            raise ValueError('LLMSummariser: body_parts is required: '
+                             '{body part: [words]} (e.g. DLCR\'s PART_WORDS '
+                             'in plugins/dlcr/descriptions.py)')
         self.pretrained_model_name_or_path = pretrained_model_name_or_path
         self.captioner = captioner
         self.instruction = instruction
         self.prompt_template = prompt_template
-        self.body_parts = body_parts or BODY_PARTS
+        self.body_parts = dict(body_parts)
         self.max_new_tokens = int(max_new_tokens)
         self.batch_size = int(batch_size)
         self.cache_file = cache_file

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..layouts import prcc
 from . import person, vehicle, world
 from .output import Plan
 from .vocab import (BAGS, COLOR_NAMES, COLOR_RGB, FACE_MARKS, HAIR_STYLES,
@@ -197,28 +198,33 @@ def plan_msmt17(rng, num_ids, size, knobs):
 # ------------------------------------------------------------------ PRCC
 def plan_prcc(rng, num_ids, size, knobs):
     """PRCC (RGB part): ``rgb/{train,val}/<pid>/{A,B,C}_cropped_rgbNNN.jpg``
-    and ``rgb/test/{A,B,C}/<pid>/cropped_rgbNNN.jpg``.
+    and ``rgb/test/{A,B,C}/<pid>/cropped_rgbNNN.jpg``
+    (:mod:`synthgen.layouts.prcc`, the layout reidkit's parser reads).
 
     Cameras A and B see the first outfit, camera C a second one (and a
     different scene). Train, val and test hold disjoint identities.
     """
-    cams = world.sample_cameras(rng, 3, strength=knobs.camera_strength)
+    cams = world.sample_cameras(rng, len(prcc.CAMID),
+                                strength=knobs.camera_strength)
     ids, outfits, first = person_world(rng, num_ids, 2, knobs)
     test, val, train = split_ids(rng, num_ids, [0.32, 0.08, 0.6])
     plan = _person_plan(size, cams, ids, outfits)
+    outfit_of = {key: n for n, key in enumerate(dict.fromkeys(
+        prcc.CLOTHES.values()))}  # 'AB' -> first outfit, 'C' -> second
     for split, rows in (('train', train), ('val', val), ('test', test)):
         for r in rows:
             pid = int(r) + 1
             k = 0
-            for c, letter in enumerate('ABC'):
-                orow = first[r] + (1 if letter == 'C' else 0)
+            for letter, c in prcc.CAMID.items():
+                orow = first[r] + outfit_of[prcc.CLOTHES[letter]]
                 for j in range(int(rng.integers(3, 6))):
                     k += 1
                     if split == 'test':
-                        rel = f'rgb/test/{letter}/{pid:03d}/cropped_rgb{k:03d}.jpg'
-                        sp = 'gallery' if letter == 'A' else 'query'
+                        rel = prcc.test_relpath(letter, pid, k)
+                        sp = 'gallery' if letter == prcc.GALLERY_CAMERA \
+                            else 'query'
                     else:
-                        rel = f'rgb/{split}/{pid:03d}/{letter}_cropped_rgb{k:03d}.jpg'
+                        rel = prcc.train_relpath(split, pid, letter, k)
                         sp = split
                     plan.add(rel, r, c, pid, c, sp, outfit_row=orow,
                              clothes_id=int(orow))

@@ -1,5 +1,6 @@
 """DLCRMetric + DLCRQueryVariantDataset + the real-only clothes head."""
 import numpy as np
+import pytest
 import torch
 
 from plugins.dlcr.dataset import VARIANT_SPLIT, DLCRQueryVariantDataset
@@ -136,3 +137,121 @@ def test_clothes_head_uses_real_half_only():
     fake = dict(labels, domain=torch.ones(6, dtype=torch.long))
     z = a.loss_clothes(feats.requires_grad_(), fake)['loss_clothes']
     assert z.item() == 0.0 and z.requires_grad
+
+
+def _ccvid_samples(rng, dim=6):
+    """Tracklets of frames, as the 'ccvid' protocol pools them: 4 gallery
+    and 2 query tracklets per identity (4 ids, 2 outfits each); query frames have 2 variants
+    (one frame of every query tracklet has only variant 0)."""
+    centers = rng.normal(size=(4, dim))
+    out, track = [], 0
+    for pid in range(4):
+        for side, cams, clothes in (('gallery', (0, 1, 2, 3), (0, 0, 1, 1)),
+                                    ('query', (4, 5), (0, 1))):
+            for cam, cl in zip(cams, clothes):
+                track += 1
+                for f in range(3):
+                    name = f'{side}{track}_f{f}.jpg'
+                    out.append(dict(
+                        feat=torch.tensor(centers[pid] + 1.5 * rng.normal(
+                            size=dim)), split=side, pid=pid, camid=cam,
+                        clothes_id=10 * pid + cl, track_id=track,
+                        img_path=name))
+                    if side != 'query':
+                        continue
+                    for k in range(1 if f == 2 else 2):
+                        out.append(dict(
+                            feat=torch.tensor(centers[pid] + 1.5 *
+                                              rng.normal(size=dim)),
+                            split=VARIANT_SPLIT, pid=pid, camid=cam,
+                            clothes_id=-1, img_path=f'{name}_v{k}',
+                            variant_of=name, variant=k))
+    return out
+
+
+def test_metric_pools_variants_per_tracklet_on_ccvid():
+    """CCVID scores tracklets: the variants are pooled per query tracklet
+    (mean of variant k over its frames, then L2) and the refined metric
+    equals the by-hand refinement of the tracklet means."""
+    rng = np.random.default_rng(3)
+    samples = _ccvid_samples(rng)
+    metric = DLCRMetric(protocol='ccvid', dist_metric='cosine',
+                        rerankers=[dict(type='DLCRRefinementReranker', m=2)])
+    metric.process(None, list(reversed(samples)))
+    res = metric.compute_metrics(metric.results)
+
+    norm = torch.nn.functional.normalize
+
+    def tracklets(split):
+        frames = [s for s in samples if s['split'] == split]
+        ids = sorted({s['track_id'] for s in frames})
+        rows = [[s for s in frames if s['track_id'] == t] for t in ids]
+        feats = norm(torch.stack([torch.stack([s['feat'].float() for s in r])
+                                  .mean(0) for r in rows]), dim=1)
+        return rows, feats
+
+    q_rows, qf = tracklets('query')
+    g_rows, gf = tracklets('gallery')
+    vf = torch.zeros(len(q_rows), 2, qf.shape[1])
+    for n, frames in enumerate(q_rows):
+        names = {s['img_path'] for s in frames}
+        for k in range(2):
+            v = [s['feat'].float() for s in samples
+                 if s['split'] == VARIANT_SPLIT and s['variant'] == k
+                 and s['variant_of'] in names]
+            assert len(v) == (3 if k == 0 else 2)
+            vf[n, k] = norm(torch.stack(v).mean(0), dim=0)
+    g_pids = np.array([r[0]['pid'] for r in g_rows])
+    dist = DLCRRefinementReranker(m=2)(qf, gf, g_pids=g_pids,
+                                       query_variant_feats=vf)
+    plain_dist = 1 - (qf @ gf.T).numpy()
+    assert not np.allclose(dist, plain_dist)  # refinement changed the ranks
+    for mode in ('general', 'sc', 'cc'):
+        labels = {}
+        for side, rows in (('q', q_rows), ('g', g_rows)):
+            labels.update({f'{side}_clothes': [r[0]['clothes_id'] for r in rows]})
+        ref = rank(dist, [r[0]['pid'] for r in q_rows], g_pids,
+                   [r[0]['camid'] for r in q_rows],
+                   [r[0]['camid'] for r in g_rows], protocol='ccvid',
+                   mode=mode, **labels)
+        plain = rank(plain_dist, [r[0]['pid'] for r in q_rows], g_pids,
+                     [r[0]['camid'] for r in q_rows],
+                     [r[0]['camid'] for r in g_rows], protocol='ccvid',
+                     mode=mode, **labels)
+        assert abs(res[f'{mode}/mAP'] - 100 * ref['mAP']) < 1e-4
+        assert abs(res[f'{mode}/R1'] - 100 * ref['cmc'][0]) < 1e-4
+        assert abs(res[f'plain/{mode}/mAP'] - 100 * plain['mAP']) < 1e-4
+
+
+def test_describer_asks_with_the_plugins_strings():
+    """DLCR's question, LLM prompt and body-part vocabulary have one home,
+    plugins/dlcr/descriptions.py; the describer uses them by default."""
+    from plugins.dlcr.descriptions import (LLM_PROMPT, PART_WORDS,
+                                           VLM_QUESTION, VLMLLMDescriber)
+    asked, prompts = [], []
+
+    def vlm(images, question):
+        asked.append(question)
+        return [f'a man in a jean jacket and boots {i}'
+                for i, _ in enumerate(images)]
+
+    def llm(texts):
+        prompts.extend(texts)
+        return ['1. Jean jacket\n2. black boots\n3. sunglasses'] * len(texts)
+
+    desc = VLMLLMDescriber(vlm=vlm, llm=llm, load_image=lambda p: p)
+    records = [dict(key=f'k{i}', source=f'img{i}.jpg', clothes_id=i // 2)
+               for i in range(4)]
+    bank = desc(records)
+    assert asked == [VLM_QUESTION] == ['What clothes is the person wearing?']
+    assert prompts == [LLM_PROMPT.format(
+        text=f'a man in a jean jacket and boots {2 * c} '
+             f'a man in a jean jacket and boots {2 * c + 1}')
+        for c in (0, 1)]
+    assert LLM_PROMPT == ('Extract the clothing items from the following '
+                          'text: {text}')
+    # the vocabulary is DLCR's: 'jean' is no lower-body word, 'boots' shoes
+    assert 'boots' in PART_WORDS['shoes'] and 'jean' not in PART_WORDS['lower']
+    assert bank.clothes[0]['parts'] == {'upper': 'jean jacket',
+                                        'shoes': 'black boots'}
+    assert bank[1] == 'a person wearing jean jacket and black boots'
