@@ -96,9 +96,9 @@ def main(argv=None):
             if isinstance(p.stage, TrainStage) and p.runs:
                 p.action, p.reason = 'resume', '--resume'
     runner.print_plan(plans)
-    if args.dry_run:
-        return plans
-    return runner.run(plans)
+    if not args.dry_run:
+        runner.run(plans)
+    return runner
 
 
 if __name__ == '__main__':

@@ -265,6 +265,7 @@ class TrainStage(_RunnerStage):
         fill_dataset_counts(cfg)
         os.makedirs(cfg.work_dir, exist_ok=True)
         runner = ReIDRunner.from_cfg(cfg)
+        self.runner = runner  # for callers in the same process
         runner.train()
         return dict(checkpoint=self.checkpoint(), epochs=runner.epoch,
                     iters=runner.iter)

@@ -160,6 +160,8 @@ class StageRunner:
             from rich.console import Console
             console = Console(highlight=False)
         self.console = console
+        #: what the stages run so far returned, by name
+        self.results: Dict[str, Any] = {}
 
     # ---------------------------------------------------------------- state
     def record_path(self, stage: Stage) -> str:
@@ -303,6 +305,7 @@ class StageRunner:
             barrier()
             self.write_record(stage, 'complete', p.fingerprint, result)
             results[stage.name] = result
+            self.results = results
             self.console.print(f'  stage {stage.name} done in '
                                f'{time.perf_counter() - start:.1f} s')
         return results

@@ -118,8 +118,10 @@ def test_custom_imports_plugin_loss_and_sampler(tmp_path, toy_market,
     monkeypatch.syspath_prepend(PLUGIN_DIR)
     sys.path.insert(0, REPO)
     from tools.train import main
-    runner = main([cfg, '--work-dir', str(tmp_path / 'work'), '--no-test',
+    stages = main([cfg, '--work-dir', str(tmp_path / 'work'), '--no-test',
                    '--cfg-options', 'train_cfg.max_epochs=1'])
+    assert sorted(stages.results) == ['train']  # --no-test left the test out
+    runner = stages.stages[0].runner
     sampler = runner.train_dataloader.sampler
     assert type(sampler).__name__ == 'PluginReversedIdentitySampler'
     assert sampler.yielded > 0
