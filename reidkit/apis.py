@@ -12,7 +12,7 @@ from mmengine.config import Config, DictAction  # noqa: F401  (re-exported for t
 from mmengine.logging import print_log
 
 from .engine import init_distributed, register_checkpoint_safe_globals
-from .utils.plugins import import_plugins
+from synthgen.utils.plugins import import_plugins
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Read a config (``_base_`` inheritance, ``custom_imports``) and apply overrides.

@@ -3,7 +3,7 @@
 They are standalone (not children of mmengine roots): generation has no
 counterpart in mmengine. ``locations`` make bare ``type='X'`` names resolve.
 """
-from reidkit.utils.registry import Registry
+from synthgen.utils.registry import Registry
 
 __all__ = ['GENERATORS', 'FILTERS', 'PROMPT_BUILDERS']
 

@@ -32,7 +32,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from reidkit.utils.registry import Registry
+from synthgen.utils.registry import Registry
 
 __all__ = ['SOURCES', 'BaseSource', 'ImageFolderSource', 'PRCCSource',
            'IdentityListSource', 'PromptLibrarySource', 'load_image',

@@ -73,7 +73,7 @@ def main(argv=None):
         # --cfg-options in case those changed the list
         from mmengine.utils import import_modules_from_strings
         import_modules_from_strings(**cfg.custom_imports)
-    from reidkit.utils.plugins import import_plugins
+    from synthgen.utils.plugins import import_plugins
     import_plugins()
 
     init_distributed(args.launcher)

@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from synthgen.sources import load_image, load_mask
-from reidkit.utils.registry import Registry
+from synthgen.utils.registry import Registry
 
 __all__ = ['MASK_PROVIDERS', 'LABEL_MAPS', 'HumanParsingMaskProvider',
            'ToyWorldMaskProvider', 'build_mask_provider', 'clothes_lut']

@@ -10,7 +10,7 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 
-from reidkit.utils.registry import Registry
+from synthgen.utils.registry import Registry
 
 __all__ = ['MODELS', 'DATASETS', 'HOOKS']
 

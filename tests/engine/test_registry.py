@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from reidkit.registry import HEADS, LOSSES, MODELS, RERANKERS
-from reidkit.utils import plugins
-from reidkit.utils.registry import Registry, UnknownTypeError
+from synthgen.utils import plugins
+from synthgen.utils.registry import Registry, UnknownTypeError
 
 
 def test_models_finds_names_registered_in_child_registries():

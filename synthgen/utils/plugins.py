@@ -7,7 +7,7 @@ A plugin package declares, in its own setup.cfg::
         my_plugin = my_package.module_that_registers
 
 and ``pip install`` is then enough: the first lookup that misses in one of our
-registries imports every declared module once (see ``reidkit.utils.registry``),
+registries imports every declared module once (see ``synthgen.utils.registry``),
 and the tools import them eagerly after reading a config.
 """
 from __future__ import annotations
