@@ -4,9 +4,10 @@ from .bnneck_head import (AuxClassifierHead, BaseReIDHead, BNNeck, BNNeckHead,
                           MultiHeadAttentionHead)
 from .classifiers import CosineClassifier, LinearClassifier
 from .clothes_head import ClothesClassifierHead
+from .pcb import PartPool, PCBHead
 
 __all__ = [
     'BaseReIDHead', 'BNNeck', 'BNNeckHead', 'MultiHeadAttentionHead',
     'AuxClassifierHead', 'LinearClassifier', 'CosineClassifier',
-    'ClothesClassifierHead'
+    'ClothesClassifierHead', 'PartPool', 'PCBHead'
 ]
