@@ -1,4 +1,4 @@
-"""What tools/train.py and tools/test.py share: config preparation and runner set-up."""
+"""What the tools and stages share: config loading, runner set-up, dataset counts."""
 from __future__ import annotations
 
 import copy
@@ -12,73 +12,7 @@ from mmengine.config import Config, DictAction  # noqa: F401  (re-exported for t
 from mmengine.logging import print_log
 
 from .engine import init_distributed, register_checkpoint_safe_globals
-from synthgen.utils.plugins import import_plugins
-
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a config (``_base_`` inheritance, ``custom_imports``) and apply overrides.
-
-    Args:
-        path (str): the config file.
-        cfg_options (dict, optional): ``--cfg-options`` key=value overrides.
-
-    Returns:
-        Config: the merged config, with installed plugins imported.
-
-    Example:
-        >>> cfg = load_config('configs/quickstart/toy_market_bot_r18.py',
-        ...                   {'train_cfg.max_epochs': 1})
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        old = {k: cfg.get(k) for k in cfg_options
-               if '.' not in k and isinstance(cfg.get(k), str)}
-        cfg.merge_from_dict(cfg_options)
-        for key, old_value in old.items():
-            if cfg_options[key] != old_value:
-                substitute_variable(cfg, old_value, cfg_options[key])
-    import_plugins()
-    return cfg
-
-
-def substitute_variable(cfg: Config, old: str, new: str) -> int:
-    """Replace a top-level variable's old value wherever the config used it.
-
-    Python configs resolve variables when they are read, so
-    ``--cfg-options data_root=/data/prcc`` alone would change only the
-    top-level ``data_root``, not the dataloaders (or generation sources) that
-    were built from it. This rewrites every string equal to ``old`` and every
-    path that starts with ``old + '/'``.
-
-    Args:
-        cfg (Config): the config, changed in place.
-        old (str): the value the config was written with.
-        new (str): the value given on the command line.
-
-    Returns:
-        int: how many strings were rewritten.
-    """
-    count = 0
-
-    def rewrite(value):
-        nonlocal count
-        if isinstance(value, str) and (value == old
-                                       or value.startswith(old.rstrip('/') + '/')):
-            count += 1
-            return new + value[len(old):]
-        if isinstance(value, dict):
-            for k in list(value.keys()):
-                value[k] = rewrite(value[k])
-        elif isinstance(value, list):
-            value[:] = [rewrite(v) for v in value]
-        elif isinstance(value, tuple):
-            return type(value)(rewrite(v) for v in value)
-        return value
-
-    for key in list(cfg.keys()):
-        cfg[key] = rewrite(cfg[key])
-    return count
+from .utils.config import load_config  # noqa: F401  (the tools' entry point)
 
 
 def _dataset_metainfo(dataset_cfg) -> dict:
@@ -158,27 +92,3 @@ def setup_runtime(cfg: Config, launcher: str = 'none',
         cfg.resume, cfg.load_from = True, resume
     os.makedirs(cfg.work_dir, exist_ok=True)
     return cfg
-
-
-def run_generation_stage(cfg: Config) -> bool:
-    """Run ``cfg.generation`` through synthgen when its output is incomplete.
-
-    synthgen is imported only here and only for configs that have a
-    ``generation`` section, so plain training never imports the generators
-    (and their diffusers dependency).
-
-    Args:
-        cfg (Config): a config, possibly with ``generation = dict(...)``.
-
-    Returns:
-        bool: True if generation ran, False if there was nothing to do.
-    """
-    if cfg.get('generation', None) is None:
-        return False
-    from synthgen.apis import generation_complete, run_generation
-    if generation_complete(cfg):
-        print_log('generation stage: output complete, skipping',
-                  logger='current')
-        return False
-    run_generation(cfg)
-    return True

@@ -17,7 +17,7 @@ from synthgen.utils.registry import Registry
 
 __all__ = [
     'MODELS', 'LOSSES', 'HEADS', 'DATASETS', 'TRANSFORMS', 'SAMPLERS',
-    'METRICS', 'HOOKS', 'RERANKERS', 'MODEL_WRAPPERS'
+    'METRICS', 'HOOKS', 'RERANKERS', 'MODEL_WRAPPERS', 'STAGES'
 ]
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='reidkit',
@@ -40,3 +40,5 @@ MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
                           scope='reidkit', locations=['reidkit.engine'])
 RERANKERS = Registry('reranker', scope='reidkit',
                      locations=['reidkit.evaluation.rerankers'])
+#: experiment stages (``stages = [dict(name=..., type=...)]``), see reidkit.stages
+STAGES = Registry('stage', scope='reidkit', locations=['reidkit.stages'])

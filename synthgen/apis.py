@@ -14,28 +14,27 @@ from typing import Any, Optional
 from synthgen.pipeline import GenerationPipeline, GenerationSummary
 
 __all__ = ['build_pipeline', 'generation_out_dir', 'generation_complete',
-           'run_generation', 'default_work_dir']
+           'run_generation', 'run_pipeline', 'pipeline_section']
 
 
-def default_work_dir(config_path: str) -> str:
-    """mmengine's convention: ``work_dirs/<config file stem>``."""
-    return osp.join('work_dirs', osp.splitext(osp.basename(config_path))[0])
+def pipeline_section(gen: Any, key: str = 'generation') -> dict:
+    """The ``pipeline`` of a ``<key> = dict(pipeline=...)`` config section."""
+    if gen is None:
+        raise KeyError(f'the config has no `{key}` section; expected '
+                       f'{key} = dict(pipeline=dict(source=..., '
+                       'generator=..., writer=dict(out_dir=...)))')
+    if 'pipeline' not in gen:
+        raise KeyError(f'{key}: expected a `pipeline` key, got {sorted(gen)}')
+    extra = set(gen) - {'pipeline'}
+    if extra:
+        raise KeyError(f'{key}: unknown key(s) {sorted(extra)}; put '
+                       f'pipeline settings under {key}.pipeline')
+    return gen['pipeline']
 
 
 def _section(cfg: Any) -> dict:
     gen = cfg.get('generation') if hasattr(cfg, 'get') else None
-    if gen is None:
-        raise KeyError('the config has no `generation` section; expected '
-                       'generation = dict(pipeline=dict(source=..., '
-                       'generator=..., writer=dict(out_dir=...)))')
-    if 'pipeline' not in gen:
-        raise KeyError('generation: expected a `pipeline` key, got '
-                       f'{sorted(gen)}')
-    extra = set(gen) - {'pipeline'}
-    if extra:
-        raise KeyError(f'generation: unknown key(s) {sorted(extra)}; put '
-                       'pipeline settings under generation.pipeline')
-    return gen
+    return dict(pipeline=pipeline_section(gen))
 
 
 def build_pipeline(cfg: Any, work_dir: Optional[str] = None
@@ -76,8 +75,14 @@ def run_generation(cfg: Any, work_dir: Optional[str] = None,
     the returned summary is merged over ranks (and printed by rank 0). Returns
     after all ranks finished.
     """
+    return run_pipeline(build_pipeline(cfg, work_dir), progress=progress,
+                        print_summary=print_summary)
+
+
+def run_pipeline(pipeline: GenerationPipeline, progress: bool = True,
+                 print_summary: bool = True) -> GenerationSummary:
+    """Run a built pipeline on this rank's shard; the merged summary."""
     from mmengine.dist import all_gather_object, get_dist_info
-    pipeline = build_pipeline(cfg, work_dir)
     rank, world_size = get_dist_info()
     summary = pipeline.run(rank, world_size, progress=progress)
     if world_size > 1:
