@@ -111,7 +111,7 @@ def resolve_references(cfg: Any) -> Any:
         if name in resolving:
             chain = ' -> '.join(resolving + [name])
             raise ConfigReferenceError(f'config references form a cycle: {chain}')
-        node: Any = cfg
+        node: Any = cfg._cfg_dict if isinstance(cfg, Config) else cfg
         for part in name.split('.'):
             if isinstance(node, dict) and part in node:
                 node = node[part]
