@@ -462,5 +462,11 @@ class FinetuneStage(Stage):
         os.makedirs(cfg.work_dir, exist_ok=True)
         runner = Runner.from_cfg(cfg)
         runner.train()
+        # the Runner made its default scope ('synthgen') the current one;
+        # give the stages after it the experiment's scope back
+        from mmengine.registry import DefaultScope
+        DefaultScope.get_instance(f'{cfg.experiment_name}_done',
+                                  scope_name=self.cfg.get('default_scope',
+                                                          'reidkit'))
         return dict(adapters=self.adapters_dir(), iters=runner.iter)
 

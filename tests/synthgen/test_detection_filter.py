@@ -151,3 +151,48 @@ def test_torchvision_backend_by_name_loads_the_checkpoint(tmp_path):
 HAS_MMDET = importlib.util.find_spec('mmdet') is not None
 
 
+
+
+HAS_MMDET = importlib.util.find_spec('mmdet') is not None
+
+
+@pytest.mark.skipif(not HAS_MMDET, reason='mmdet is not installed (`make '
+                    'detection` builds mmcv 2.1.0 from source and installs '
+                    'mmdet 3.3.0)')
+def test_mmdet_backend_rtmdet_random_weights():
+    """DetInferencer on mmdet's own RTMDet-tiny config, random weights: the
+    boxes the filter crops to are the detector's, labels are COCO names."""
+    import os.path as osp
+
+    import mmdet
+
+    from synthgen.filters.detection import MMDetDetector
+    config = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs',
+                      'rtmdet', 'rtmdet_tiny_8xb32-300e_coco.py')
+    flt = DetectionCropFilter(backend='mmdet', model=config, device='cpu',
+                              classes=None, score_thr=0.0, min_side=0)
+    det = flt.detector
+    assert isinstance(det, MMDetDetector)
+    assert 'car' in det.class_names and 'truck' in det.class_names
+    img = np.random.default_rng(0).integers(0, 255, (96, 128, 3), np.uint8)
+    dets = flt.detect(img)
+    assert len(dets.labels) == len(dets.scores) > 0
+    assert set(dets.labels) <= set(det.class_names)
+    res = flt(dict(image=img))
+    box = dets.boxes[int(np.argmax(dets.scores))]
+    box[[0, 2]] = box[[0, 2]].clip(0, 128)
+    box[[1, 3]] = box[[1, 3]].clip(0, 96)
+    x1, y1 = int(np.floor(box[0])), int(np.floor(box[1]))
+    x2, y2 = int(np.ceil(box[2])), int(np.ceil(box[3]))
+    if x2 > x1 and y2 > y1:
+        assert res.keep
+        np.testing.assert_array_equal(res.image, img[y1:y2, x1:x2])
+    with pytest.raises(FileNotFoundError, match='checkpoint'):
+        MMDetDetector(config, checkpoint='missing.pth')
+
+
+def test_mmdet_backend_absent_names_make_detection():
+    if HAS_MMDET:
+        pytest.skip('mmdet is installed')
+    with pytest.raises(ImportError, match='make detection'):
+        DetectionCropFilter(backend='mmdet', model='rtmdet_tiny.py')
