@@ -3,6 +3,7 @@
 #               training with and without DLCR, refinement; 3 seeds; table)
 #   make test   set up .venv, run the test suite
 # make quickstart: the bag-of-tricks baseline on a toy Market-1501 (~4 min)
+# make bench-peers: torchreid and fast-reid for benchmarks/ (see its README)
 # A second run skips the install while setup.cfg and pyproject.toml are unchanged.
 PYTHON ?= python3
 VENV   := .venv
@@ -11,7 +12,8 @@ STAMP  := $(VENV)/.installed
 DEMO_CONFIG ?= configs/quickstart/toy_market_bot_r18.py
 TOY    := data/toy
 
-.PHONY: install demo quickstart test toy clean-venv detection detection-wheel
+.PHONY: install demo quickstart test toy clean-venv bench-peers detection \
+        detection-wheel
 
 install: $(STAMP)
 
@@ -32,6 +34,20 @@ quickstart: toy
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The benchmarks' peers, without their dependencies (fastreid 1.4.0 pins
+# torch 1.13), in a folder git ignores; .venv is untouched. fast-reid's
+# evaluation imports tabulate/termcolor/yacs (beside it); its Cython ranking
+# is built in place with Cython/setuptools from a separate build folder.
+PEERS  := .bench_peers
+PEER_PKGS := torchreid==0.2.5 fastreid==1.4.0 tabulate termcolor yacs
+bench-peers: install
+	$(PY) -m pip install -q --upgrade --no-deps --target $(PEERS)/site $(PEER_PKGS)
+	$(PY) -m pip install -q --upgrade --no-deps --target $(PEERS)/build Cython setuptools
+	cd $(PEERS)/site/fastreid/evaluation/rank_cylib && \
+	    PYTHONPATH=$(abspath $(PEERS)/build) $(abspath $(PY)) setup.py build_ext --inplace
+	@ls $(PEERS)/site/torchreid/__init__.py $(PEERS)/site/fastreid/evaluation/rank_cylib/rank_cy*.so
+	@echo "peers ready in $(PEERS)/site (the benchmarks' default --peers)"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -10,8 +10,9 @@ Synthetic features with Market-1501's shape (3,368 queries x 15,913 gallery,
 
 All evaluators rank the *same* distance matrix, so their CMC/mAP/mINP must be
 identical; the script prints the differences, every timing and the ratios.
-Peers are imported from ``--peers`` (default ``/work/bench_peers``, see
-README.md); a missing peer is reported and skipped.
+Peers are imported from ``--peers`` (default ``.bench_peers/site`` in the
+checkout, which ``make bench-peers`` fills; see README.md); a missing peer is
+reported and skipped.
 
 Run: ``.venv/bin/python benchmarks/bench_eval.py [--repeat 3] [--fastreid-python]``
 """
@@ -28,6 +29,10 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from reidkit.evaluation import compute_distance, rank  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# add_peer_paths stays importable from here (bench_rerank.py uses it)
+from peers import add_peer_paths, peer_site  # noqa: E402,F401
+
 
 def market_like(seed=0, num_q=3368, num_g=15913, dim=2048, num_ids=751,
                 noise=3.0):
@@ -42,22 +47,6 @@ def market_like(seed=0, num_q=3368, num_g=15913, dim=2048, num_ids=751,
     gf = centers[g_pids] + noise * rng.standard_normal((num_g, dim), np.float32)
     return (torch.from_numpy(qf), torch.from_numpy(gf), q_pids, g_pids,
             q_cams, g_cams)
-
-
-def add_peer_paths(peers, tools):
-    """Make the peers importable. fast-reid 1.4.0 still imports ``Mapping``
-    from ``collections`` (removed in Python 3.10): alias the ``collections.abc``
-    names so its evaluation modules import, and put its small pure-Python
-    requirements (tabulate, termcolor, yacs; installed under ``tools``) on the
-    path."""
-    import collections
-    import collections.abc
-    for name in ('Mapping', 'MutableMapping', 'Sequence', 'Iterable'):
-        if not hasattr(collections, name):
-            setattr(collections, name, getattr(collections.abc, name))
-    for path in (peers, tools):
-        if path not in sys.path:
-            sys.path.append(path)
 
 
 class _StableNumpy:
@@ -100,9 +89,12 @@ def timed(fn, repeat):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--peers', default='/work/bench_peers')
-    parser.add_argument('--tools', default='/work/bench_tools',
-                        help='where tabulate/termcolor/yacs for fast-reid live')
+    parser.add_argument('--peers', default=peer_site(),
+                        help='folder holding torchreid and fastreid '
+                             '(default: %(default)s, made by make bench-peers)')
+    parser.add_argument('--tools', default=None,
+                        help='another folder for tabulate/termcolor/yacs, if '
+                             'they are not beside the peers')
     parser.add_argument('--subset', type=int, default=600,
                         help='queries for the stable-argsort exactness check')
     parser.add_argument('--repeat', type=int, default=3,

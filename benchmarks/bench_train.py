@@ -79,8 +79,9 @@ from torch.utils.data import DataLoader, Dataset
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from peers import peer_site  # noqa: E402
 
-PEER_PATHS = ('/tmp/torchreid_pkg', '/work/bench_peers')
 MEAN = (123.675, 116.28, 103.53)
 STD = (58.395, 57.12, 57.375)
 
@@ -122,7 +123,7 @@ def load_torchreid(path=None):
     stand-ins (``SummaryWriter`` is only created by ``Engine.run``, which
     this benchmark does not call); nothing else is changed.
     """
-    for p in ([path] if path else []) + list(PEER_PATHS):
+    for p in ([path] if path else []) + [peer_site()]:
         if p and osp.isdir(osp.join(p, 'torchreid')) and p not in sys.path:
             sys.path.insert(0, p)
             break
@@ -500,11 +501,13 @@ def parse_args(argv=None):
                    help='torch.set_num_threads (default: number of cores)')
     p.add_argument('--pipeline', default='synthetic',
                    choices=['synthetic', 'toy', 'both'])
-    p.add_argument('--toy-root', default='/tmp/bench_toy')
+    p.add_argument('--toy-root', default='data/toy/bench_market1501',
+                   help='toy Market-1501 for --pipeline toy/both')
     p.add_argument('--peers', default='torchreid',
                    help='comma list of torchreid, plain')
     p.add_argument('--torchreid-path', default=None,
-                   help='folder holding the torchreid package')
+                   help='folder holding the torchreid package (tried first; '
+                        'then .bench_peers/site, made by make bench-peers)')
     p.add_argument('--work-dir', default=None)
     p.add_argument('--json', default=None, help='write all figures here')
     args = p.parse_args(argv)

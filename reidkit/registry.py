@@ -1,4 +1,4 @@
-"""reidkit's registries, children of mmengine's roots (see DESIGN.md).
+"""reidkit's registries, children of mmengine's roots (see docs/design.md).
 
 Every registry names the modules that fill it in ``locations``, so a config with
 ``default_scope='reidkit'`` resolves a bare ``type='X'`` without a manual import.
@@ -12,12 +12,14 @@ from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 
-from synthgen.utils.registry import Registry
+from synthgen.utils.registry import Registry, add_scope_children
 
 __all__ = [
     'MODELS', 'LOSSES', 'HEADS', 'DATASETS', 'TRANSFORMS', 'SAMPLERS',
-    'METRICS', 'HOOKS', 'RERANKERS', 'MODEL_WRAPPERS', 'STAGES'
+    'METRICS', 'HOOKS', 'RERANKERS', 'MODEL_WRAPPERS', 'VISUALIZERS',
+    'STAGES', 'PROTOCOLS'
 ]
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='reidkit',
@@ -38,7 +40,17 @@ HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='reidkit',
                  locations=['reidkit.hooks', 'reidkit.engine'])
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
                           scope='reidkit', locations=['reidkit.engine'])
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS,
+                      scope='reidkit', locations=['reidkit.engine'])
 RERANKERS = Registry('reranker', scope='reidkit',
                      locations=['reidkit.evaluation.rerankers'])
 #: experiment stages (``stages = [dict(name=..., type=...)]``), see reidkit.stages
 STAGES = Registry('stage', scope='reidkit', locations=['reidkit.stages'])
+#: evaluation protocols (reidkit.evaluation.Protocol subclasses), named by
+#: ReIDMetric(protocol=...); a plugin registers its own here
+PROTOCOLS = Registry('protocol', scope='reidkit',
+                     locations=['reidkit.evaluation.protocols'])
+
+# the other mmengine roots (loops, optimisers, schedulers, ...) get an empty
+# 'reidkit' child, so default_scope='reidkit' resolves there without warnings
+add_scope_children('reidkit')

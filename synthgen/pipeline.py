@@ -25,7 +25,8 @@ from synthgen.registry import FILTERS, GENERATORS, PROMPT_BUILDERS
 from synthgen.sources import SOURCES, BaseSource, to_rgb_array
 from synthgen.writer import ShardWriter
 
-__all__ = ['GenerationPipeline', 'GenerationSummary', 'Unit', 'build_component']
+__all__ = ['GenerationPipeline', 'GenerationSummary', 'Unit', 'build_component',
+           'plain_data']
 
 #: writer / pipeline keys that do not change what is generated
 _NON_SEMANTIC = {'batch_size', 'fsync', 'units_per_dir', 'out_dir',
@@ -65,14 +66,14 @@ def build_component(registry, cfg: Any, what: str) -> Any:
     return registry.build(cfg)
 
 
-def _plain(obj: Any) -> Any:
+def plain_data(obj: Any) -> Any:
     """Config objects -> plain JSON-able data (for fingerprints)."""
     if hasattr(obj, 'to_dict'):
         obj = obj.to_dict()
     if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): plain_data(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [plain_data(v) for v in obj]
     if isinstance(obj, type):
         return f'{obj.__module__}.{obj.__qualname__}'
     if isinstance(obj, (str, int, float, bool)) or obj is None:
@@ -281,12 +282,12 @@ class GenerationPipeline:
 
     def fingerprint(self) -> Dict[str, Any]:
         """What identifies the planned output (stored as ``plan.json``)."""
-        spec = _plain(self._cfg)
+        spec = plain_data(self._cfg)
         if isinstance(spec.get('source'), dict):
             spec['source'].pop('data_root', None)
         else:  # a source object: what it says identifies it
-            spec['source'] = _plain(self.source.describe())
-        spec['writer'] = {k: v for k, v in _plain(self.writer_cfg).items()
+            spec['source'] = plain_data(self.source.describe())
+        spec['writer'] = {k: v for k, v in plain_data(self.writer_cfg).items()
                           if k not in _NON_SEMANTIC}
         spec.update(num_variants=self.num_variants, seed=self.seed)
         h = hashlib.sha256(json.dumps(spec, sort_keys=True).encode())
@@ -346,6 +347,7 @@ class GenerationPipeline:
         bar = _Progress(len(todo), rank == 0 and progress,
                         f'rank {rank}/{world_size}' if world_size > 1 else '')
         start = time.perf_counter()
+        warned_same = self.num_variants < 2
         try:
             for batch in self._batches(todo):
                 requests = self._requests(batch)
@@ -356,6 +358,8 @@ class GenerationPipeline:
                                        f'{len(outputs)} outputs for '
                                        f'{len(requests)} requests')
                 k = self.num_variants
+                if not warned_same:
+                    warned_same = self._warn_identical(outputs, k, gen_name)
                 commits = [self._filter(unit, requests[i * k:(i + 1) * k],
                                         outputs[i * k:(i + 1) * k], filters,
                                         names, gen_name, summary)
@@ -372,6 +376,27 @@ class GenerationPipeline:
             writer.close()
         summary.elapsed = time.perf_counter() - start
         return summary
+
+    @staticmethod
+    def _warn_identical(outputs, k: int, gen_name: str) -> bool:
+        """Warn (once) when a unit's K outputs are the same image: the
+        generator ignores the request's seed/variant, and a near-duplicate
+        filter would keep 1 of K. Returns whether it warned."""
+        for i in range(0, len(outputs), k):
+            images = [to_rgb_array(o['image']) for o in outputs[i:i + k]
+                      if isinstance(o, dict) and 'image' in o]
+            if len(images) == k and all(
+                    im.shape == images[0].shape and (im == images[0]).all()
+                    for im in images[1:]):
+                from mmengine.logging import print_log
+                import logging
+                print_log(f'generator {gen_name} returned {k} identical '
+                          'images for the variants of one unit: it ignores '
+                          "the request's seed/variant, and a near-duplicate "
+                          f'filter will keep only 1 of the {k}',
+                          logger='current', level=logging.WARNING)
+                return True
+        return False
 
     def _batches(self, units: List[Unit]):
         per = max(1, self.batch_size // self.num_variants)

@@ -1,5 +1,7 @@
 """Evaluate a trained re-ID model with its benchmark's protocol.
 
+Runs the config's test as one ``TestStage`` on the given checkpoint.
+
 Examples:
     python tools/test.py CONFIG work_dirs/NAME/epoch_60.pth
     python tools/test.py CONFIG CKPT --show-dir vis --show-num 10
@@ -34,29 +36,18 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from reidkit.apis import fill_dataset_counts, load_config, setup_runtime
-    from reidkit.utils.table import print_metrics
-    from mmengine.runner import Runner
+    from reidkit.apis import load_config, setup_runtime
+    from reidkit.stages import TestStage
 
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-    cfg = load_config(args.config, args.cfg_options)
-    setup_runtime(cfg, args.launcher, args.work_dir, config_path=args.config)
-    cfg.load_from = args.checkpoint
-    cfg.resume = False
-    if args.show_dir:
-        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) \
-            else [cfg.test_evaluator]
-        for evaluator in evaluators:
-            evaluator.update(rank_list_dir=args.show_dir,
-                             rank_list_num=args.show_num,
-                             rank_list_topk=args.show_topk)
-    fill_dataset_counts(cfg)
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
-    if runner.rank == 0:
-        print_metrics(metrics, title=f'test: {osp.basename(args.config)}')
-    return metrics
+    cfg = load_config(args.config, args.cfg_options, work_dir=args.work_dir)
+    setup_runtime(cfg, args.launcher)
+    rank_list = dict(dir=args.show_dir, num=args.show_num,
+                     topk=args.show_topk) if args.show_dir else None
+    stage = TestStage(name='test', cfg=cfg, checkpoint=args.checkpoint,
+                      rank_list=rank_list)
+    return stage.run()
 
 
 if __name__ == '__main__':

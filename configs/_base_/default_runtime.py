@@ -23,4 +23,9 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
-visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
+# Visualizer backends by name (reidkit/engine/visualizer.py): 'local' writes
+# vis_data/scalars.json and the config into the work dir; 'tensorboard' and
+# 'wandb' are optional extras (pip install -e ".[tensorboard]" / ".[wandb]").
+# Switch one on with --cfg-options "visualizer.vis_backends=[local,tensorboard]"
+# or one config line; docs/visualization.md.
+visualizer = dict(type='ReIDVisualizer', vis_backends=['local'])

@@ -1,16 +1,10 @@
 # CAL (Gu et al., CVPR 2022) on CCVID: the baseline of DLCR.
 # Shared settings (model, schedule, optimisers): ./_base_/cal.py.
 #   python tools/train.py configs/cal/ccvid_cal.py
-_base_ = ['../_base_/datasets/ccvid.py', './_base_/cal.py']
+_base_ = ['./_base_/cal.py']
+dataset_type = 'CCVID'
 data_root = 'data/ccvid'
-
-train_dataloader = dict(
-    batch_size=32,
-    sampler=dict(_delete_=True, type='IdentitySampler', batch_size=32,
-                 num_instances=8),
-    dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='ReIDMetric', protocol='ccvid',
-                     dist_metric='cosine')
-test_evaluator = val_evaluator
+protocol = 'ccvid'
+img_size = (256, 128)  # (height, width)
+frame_step = 1
+dataset_args = dict(frame_step='${frame_step}')

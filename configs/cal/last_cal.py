@@ -1,15 +1,9 @@
 # CAL (Gu et al., CVPR 2022) on LaST: the baseline of DLCR.
 # Shared settings (model, schedule, optimisers): ./_base_/cal.py.
 #   python tools/train.py configs/cal/last_cal.py
-_base_ = ['../_base_/datasets/last.py', './_base_/cal.py']
+_base_ = ['./_base_/cal.py']
+dataset_type = 'LaST'
 data_root = 'data/last'
-
-train_dataloader = dict(
-    batch_size=32,
-    sampler=dict(_delete_=True, type='IdentitySampler', batch_size=32,
-                 num_instances=8),
-    dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='ReIDMetric', protocol='last', dist_metric='cosine')
-test_evaluator = val_evaluator
+protocol = 'last'
+eval_set = 'test'
+dataset_args = dict(eval_set='${eval_set}')

@@ -22,31 +22,16 @@ model = dict(
                             adv_loss=dict(start_epoch=4)))
 optim_wrapper = dict(model=dict(optimizer=dict(lr=1e-3)))
 
-train_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
-    dict(type='ReIDRandomFlip', prob=0.5),
-    dict(type='ReIDPad', padding=4),
-    dict(type='ReIDRandomCrop', size=img_size),
-    dict(type='ReIDRandomErasing', prob=0.5, fill='mean'),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
-    dict(type='PackReIDInputs'),
-]
+pad = 4  # ReIDPad before the random crop
 train_dataloader = dict(
     batch_size=32,
     num_workers=0,
     persistent_workers=False,
-    sampler=dict(type='IdentitySampler', batch_size=32, num_instances=4),
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    sampler=dict(type='IdentitySampler', batch_size=32, num_instances=4))
 val_dataloader = dict(
     batch_size=128,
     num_workers=0,
-    persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    persistent_workers=False)
 test_dataloader = val_dataloader
 
 param_scheduler = [

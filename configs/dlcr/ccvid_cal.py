@@ -3,55 +3,11 @@
 #   python tools/train.py configs/dlcr/ccvid_cal.py
 # CCVID (video frames): the paper reports the clothes-changing setting
 # (Table 2: CAL 81.7 / DLCR 88.0 top-1).
-_base_ = ['../cal/ccvid_cal.py', './_base_/dlcr_cal.py']
-
+_base_ = ['./_base_/dlcr_cal.py']
 dataset_type = 'CCVID'
 data_root = 'data/ccvid'
+protocol = 'ccvid'
+img_size = (256, 128)  # (height, width)
 frame_step = 1
+dataset_args = dict(frame_step='${frame_step}')
 dlcr_root = 'work_dirs/dlcr_data/ccvid'
-
-mask_provider = dict(_base_.mask_provider, cache_dir=dlcr_root + '/masks')
-generation = dict(pipeline=dict(
-    source=dict(data_root=data_root, mask_provider=mask_provider,
-                dataset=dict(type=dataset_type, split='train',
-                             frame_step=frame_step)),
-    prompt_builder=dict(descriptions=dlcr_root + '/descriptions.json'),
-    writer=dict(out_dir=dlcr_root + '/train_k10')))
-# completed here rather than merged into the base's: test_dataloader nests it
-query_generation = _base_.query_generation
-query_generation.source.update(
-    data_root=data_root, mask_provider=mask_provider,
-    dataset=dict(type=dataset_type, split='query', frame_step=frame_step))
-query_generation.prompt_builder.descriptions = dlcr_root + '/descriptions.json'
-query_generation.writer.out_dir = dlcr_root + '/query_l6'
-# CAL's video setting: the test frames and their variants are 256x128
-variant_test_pipeline = _base_.variant_test_pipeline
-variant_test_pipeline[1].size = _base_.img_size  # the ReIDResize step
-
-train_dataloader = dict(
-    batch_size=64,  # 32 real + their 32 paired variants
-    sampler=dict(_delete_=True, type='ProgressivePairingSampler',
-                 batch_size=64, num_instances=8, interval=5,
-                 num_partitions=4),
-    dataset=dict(
-        _delete_=True, type='ReIDConcatDataset',
-        pipeline=_base_.train_pipeline,
-        datasets=[
-            dict(type=dataset_type, data_root=data_root, split='train',
-                 frame_step=frame_step),
-            dict(type='SyntheticDataset', data_root=dlcr_root + '/train_k10',
-                 pid_mode='shared'),
-        ]))
-# identity losses on all 64 images; clothes classifier + CAL on the real 32
-model = dict(clothes_classifier=dict(type='DLCRClothesClassifierHead'))
-test_dataloader = dict(
-    dataset=dict(
-        _delete_=True, type='DLCRQueryVariantDataset',
-        dataset=dict(type=dataset_type, data_root=data_root, split='test',
-                     frame_step=frame_step),
-        generation=query_generation, num_variants=6,
-        pipeline=variant_test_pipeline))
-test_evaluator = dict(
-    _delete_=True, type='DLCRMetric', protocol='ccvid',
-    dist_metric='cosine', report_plain=True,
-    rerankers=[dict(type='DLCRRefinementReranker', m=5, num_variants=6)])

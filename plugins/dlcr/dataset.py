@@ -3,10 +3,9 @@
 :class:`DLCRQueryVariantDataset` wraps a benchmark's test split and appends,
 for every query image, its ``l`` inpainted variants as samples with
 ``split='query_variant'`` and ``variant_of`` = the query's image path. The
-variants are a synthgen generation run over the query images (fewer steps,
-lower resolution than training generation; paper Sec. 16): it runs here when
-its output is missing or incomplete (resumable, sharded over ranks) and is
-read back from its manifests otherwise. :class:`DLCRMetric` turns the
+variants are made by the config's ``query_variants`` generation stage (fewer
+steps, lower resolution than training generation; paper Sec. 16); this
+dataset only reads that stage's manifests. :class:`DLCRMetric` turns the
 variants' features into ``query_variant_feats`` for the re-ranker.
 """
 from __future__ import annotations
@@ -38,66 +37,29 @@ class DLCRQueryVariantDataset(BaseDataset):
 
     Args:
         dataset (dict): the benchmark test set (``split='test'``).
-        generation (dict, optional): a ``generation.pipeline`` config that
-            makes the variants (source: :class:`DLCRSource` over the query
-            split). Run when incomplete, unless ``generate=False``.
-        variant_dir (str, optional): folder of ``manifest*.jsonl`` of the
-            variants (default: the generation's ``writer.out_dir``).
+        variant_dir (str): folder of ``manifest*.jsonl`` of the variants
+            (the query-variant generation stage's ``writer.out_dir``).
         num_variants (int, optional): keep at most this many per query
             (paper ``l = 6``).
-        generate (bool): run the generation when it is incomplete.
-        work_dir (str, optional): fills ``{work_dir}`` in paths.
         pipeline (list): test transforms.
 
     Example:
         >>> test_dataloader = dict(dataset=dict(
         ...     type='DLCRQueryVariantDataset',
         ...     dataset=dict(type='PRCC', data_root='data/prcc', split='test'),
-        ...     generation=query_generation, num_variants=6,
-        ...     pipeline=test_pipeline))
+        ...     variant_dir='work_dirs/dlcr_data/prcc/query_l6',
+        ...     num_variants=6, pipeline=test_pipeline))
     """
 
-    def __init__(self, dataset: dict, generation: Optional[dict] = None,
-                 variant_dir: Optional[str] = None,
-                 num_variants: Optional[int] = None, generate: bool = True,
-                 work_dir: Optional[str] = None, pipeline=(), **kwargs):
+    def __init__(self, dataset: dict, variant_dir: str,
+                 num_variants: Optional[int] = None, pipeline=(), **kwargs):
         self.dataset_cfg = copy.deepcopy(dataset)
-        self.generation = copy.deepcopy(generation)
-        self.work_dir = work_dir
-        if variant_dir is None and generation is not None:
-            variant_dir = generation['writer']['out_dir']
-        if variant_dir is None:
-            raise ValueError('DLCRQueryVariantDataset needs generation (a '
-                             'generation pipeline config) or variant_dir')
-        self.variant_dir = self._fill(variant_dir)
+        self.variant_dir = variant_dir
         self.num_variants = num_variants
-        self.generate = generate
         kwargs.setdefault('data_prefix', dict())
         kwargs.setdefault('test_mode', True)
         kwargs.setdefault('serialize_data', False)
         super().__init__(pipeline=list(pipeline), **kwargs)
-
-    def _fill(self, path: str) -> str:
-        if '{work_dir}' in path:
-            if not self.work_dir:
-                raise ValueError(f'DLCRQueryVariantDataset: {path!r} uses '
-                                 '{work_dir}; pass work_dir= or a plain path')
-            path = path.replace('{work_dir}', self.work_dir)
-        return path
-
-    def _run_generation(self) -> None:
-        from mmengine.dist import barrier, get_dist_info
-        from synthgen.pipeline import GenerationPipeline
-        cfg = copy.deepcopy(self.generation)
-        cfg['writer']['out_dir'] = self.variant_dir
-        pipe = GenerationPipeline.from_cfg(cfg, work_dir=self.work_dir)
-        if not pipe.is_complete():
-            rank, world = get_dist_info()
-            print_log(f'DLCR: generating query variants into '
-                      f'{self.variant_dir}', logger='current')
-            pipe.run(rank, world, progress=rank == 0)
-            if world > 1:
-                barrier()
 
     def load_data_list(self) -> List[dict]:
         cfg = copy.deepcopy(self.dataset_cfg)
@@ -114,14 +76,13 @@ class DLCRQueryVariantDataset(BaseDataset):
             data.append(s)
         queries = {osp.normpath(s['img_path']): s for s in data
                    if s['split'] == 'query'}
-        if self.generation is not None and self.generate:
-            self._run_generation()
         files = sorted(glob.glob(osp.join(self.variant_dir,
                                           'manifest*.jsonl')))
         if not files:
             raise FileNotFoundError(
                 f'DLCRQueryVariantDataset: no manifest*.jsonl in '
-                f'{self.variant_dir} (the query-variant generation output)')
+                f'{self.variant_dir}: run the query-variant generation '
+                'stage first (tools/train.py CONFIG --stages query_variants)')
         per_query = {}
         for mpath in files:
             base = osp.dirname(osp.abspath(mpath))

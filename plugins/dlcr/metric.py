@@ -7,7 +7,8 @@ from typing import Any, Dict, Sequence
 import numpy as np
 import torch
 
-from reidkit.evaluation.metric import ReIDMetric, _get
+from reidkit.evaluation.metric import ReIDMetric
+from reidkit.evaluation.metric import sample_value as _get
 from reidkit.registry import METRICS
 
 from .dataset import VARIANT_SPLIT

@@ -20,7 +20,7 @@ then for every seed trains
 The generated data (K=10 per image) and the query variants are made once, in
 ``<work-dir>/data``, and shared by all runs. Scores are the clothes-changing
 protocol of PRCC (query camera C vs gallery A), top-1 and mAP in percent,
-mean and standard deviation over the seeds; the baseline's same-clothes mAP
+mean and sample standard deviation (ddof=1) over the seeds; the baseline's same-clothes mAP
 (query B vs gallery A) is printed for reference. Torch runs one thread
 (``--threads``): on a shared or 2-core machine more threads spin and cost
 CPU time without saving wall time.
@@ -28,6 +28,7 @@ CPU time without saving wall time.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import os.path as osp
@@ -46,54 +47,35 @@ CONFIGS = [
     ('+ progressive pairing', 'configs/dlcr/toy_prcc_cal.py', 'plain/'),
     ('+ refinement', None, ''),  # the previous run's refined scores
 ]
-DEFAULT_DLCR_ROOT = 'work_dirs/dlcr_data/toy_prcc'
-
-
-def _retarget(node, old: str, new: str):
-    """Replace the leading path ``old`` of every string in a config tree
-    (whole components only: ``data/toy/prcc`` leaves ``data/toy/prcc_x``)."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            node[k] = _retarget(v, old, new)
-        return node
-    if isinstance(node, list):
-        return [_retarget(v, old, new) for v in node]
-    if isinstance(node, tuple):
-        return tuple(_retarget(v, old, new) for v in node)
-    if isinstance(node, str) and (node == old or
-                                  node.startswith(old.rstrip('/') + '/')):
-        return new + node[len(old):]
-    return node
-
 
 def train_once(config: str, data_root: str, work_dir: str, seed: int,
                data_dir: str, epochs: int = None) -> Dict[str, float]:
-    """Train and test one config in this process; returns the test metrics."""
-    from mmengine.runner import Runner
-    from reidkit.apis import (fill_dataset_counts, load_config,
-                              run_generation_stage, setup_runtime)
-    from reidkit.datasets import set_data_root
-    cfg = load_config(osp.join(ROOT, config))
-    old_root = cfg.get('data_root')
-    set_data_root(cfg, data_root)
-    for key in ('generation', 'train_dataloader', 'val_dataloader',
-                'test_dataloader'):
-        if cfg.get(key) is not None:
-            node = _retarget(cfg[key], DEFAULT_DLCR_ROOT, data_dir)
-            cfg[key] = _retarget(node, old_root, data_root)
-    cfg.randomness = dict(seed=seed, deterministic=False)
+    """Run one config's stages in this process; returns the test metrics.
+
+    The generated data go to ``data_dir`` (the configs' ``dlcr_root``), so
+    every run after the first finds them complete and skips generation.
+    """
+    from reidkit.apis import load_config, setup_runtime
+    from reidkit.stages import StageRunner, TestStage, build_stages
+    from rich.console import Console
+    options = {'data_root': data_root, 'dlcr_root': data_dir,
+               'randomness.seed': seed, 'randomness.deterministic': False,
+               'log_level': 'WARNING'}
     if epochs:
-        cfg.train_cfg.max_epochs = int(epochs)
-    name = osp.splitext(osp.basename(config))[0]
-    group = osp.basename(osp.dirname(config))
-    cfg.experiment_name = f'{group}_{name}_seed{seed}_{time.time_ns()}'
-    cfg.log_level = 'WARNING'
-    setup_runtime(cfg, 'none', work_dir, config_path=config)
-    run_generation_stage(cfg)
-    fill_dataset_counts(cfg)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    return runner.test()
+        options['train_cfg.max_epochs'] = int(epochs)
+    cfg = load_config(osp.join(ROOT, config), options, work_dir=work_dir)
+    setup_runtime(cfg, 'none')
+    stages = build_stages(cfg)
+    for stage in stages:
+        if isinstance(stage, TestStage):
+            stage.print_table = False
+    runner = StageRunner(stages, cfg.work_dir, console=Console(quiet=True))
+    results = runner.run()
+    test = [s for s in stages if isinstance(s, TestStage)][-1]
+    if test.name not in results:  # complete from an earlier run
+        with open(test.metrics_file(), encoding='utf-8') as f:
+            return json.load(f)
+    return results[test.name]
 
 
 def main(argv=None) -> List[dict]:
@@ -168,23 +150,28 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _std(x: np.ndarray) -> float:
+    """Sample standard deviation (ddof=1); 0 for a single seed."""
+    return float(x.std(ddof=1)) if len(x) > 1 else 0.0
+
+
 def format_table(rows: Dict[str, List[tuple]], seeds,
                  same_clothes: List[float] = ()) -> str:
-    """The README's table: mean +- std over seeds, clothes-changing."""
+    """The README's table: mean +- sample std over seeds, clothes-changing."""
     lines = [f'Toy PRCC, clothes-changing protocol (query C vs gallery A); '
-             f'mean +- std over seeds {list(seeds)}', '',
+             f'mean +- sample std over seeds {list(seeds)}', '',
              '| method | top-1 (%) | mAP (%) |', '|---|---|---|']
     for name, vals in rows.items():
         if not vals:
             continue
         r1 = np.array([v[0] for v in vals])
         ap = np.array([v[1] for v in vals])
-        lines.append(f'| {name} | {r1.mean():.1f} +- {r1.std():.1f} | '
-                     f'{ap.mean():.1f} +- {ap.std():.1f} |')
+        lines.append(f'| {name} | {r1.mean():.1f} +- {_std(r1):.1f} | '
+                     f'{ap.mean():.1f} +- {_std(ap):.1f} |')
     if len(same_clothes):
         sc = np.asarray(same_clothes)
         lines += ['', f'CAL baseline, same-clothes protocol (query B vs '
-                  f'gallery A): mAP {sc.mean():.1f} +- {sc.std():.1f}']
+                  f'gallery A): mAP {sc.mean():.1f} +- {_std(sc):.1f}']
     return '\n'.join(lines)
 
 

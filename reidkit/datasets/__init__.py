@@ -9,7 +9,6 @@ from .base import LayoutError, ReIDDataset, scan_images
 from .ccvid import CCVID
 from .cityflow import CityFlowV2
 from .concat import ReIDConcatDataset
-from .config_utils import set_data_root
 from .cuhk03np import CUHK03NP
 from .dukemtmc import DukeMTMC
 from .finegpr import FineGPR
@@ -32,7 +31,7 @@ __all__ = [
     'ReIDDataset', 'LayoutError', 'scan_images', 'Market1501', 'DukeMTMC',
     'CUHK03NP', 'MSMT17', 'FineGPR', 'PRCC', 'LTCC', 'VCClothes', 'CCVID',
     'LaST', 'SYSUMM01', 'LLCM', 'VeRi776', 'VehicleID', 'CityFlowV2',
-    'SyntheticDataset', 'ReIDConcatDataset', 'set_data_root', 'ManifestError',
+    'SyntheticDataset', 'ReIDConcatDataset', 'ManifestError',
     'read_manifest',
     'LoadReIDImage', 'ReIDResize', 'ReIDPad', 'ReIDRandomCrop',
     'ReIDRandomFlip', 'ReIDRandomErasing', 'ReIDColorJitter', 'PackReIDInputs'

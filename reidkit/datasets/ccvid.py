@@ -22,8 +22,11 @@ class CCVID(ReIDDataset):
     ``_`` of the tracklet folder, plus 12 in ``session3``; the clothes key is
     the label within the pid. Every frame becomes one sample with
     ``track_id`` = the tracklet's line index (gallery tracklets are numbered
-    after the query ones, so ids are unique within ``split='test'``) so the
-    ``'ccvid'`` protocol and tracklet re-rankers can pool per tracklet.
+    after the query ones, so ids are unique within ``split='test'``). The
+    ``'ccvid'`` protocol scores CAL's video setting: it pools the frame
+    features of each tracklet (mean, then ReIDMetric's normalisation) and
+    ranks tracklet queries against tracklet galleries (``general/``,
+    ``sc/``, ``cc/``); ``tracklets=False`` would score frames instead.
 
     Args:
         data_root (str): CCVID root.

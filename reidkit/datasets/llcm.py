@@ -28,9 +28,13 @@ class LLCM(ReIDDataset):
     ``test_nir/camN/<id:04d>/*.jpg``. Like the official code, visible test
     images come from cameras 1-9 and infrared ones from 1, 2, 4-9.
     ``direction='v2i'`` makes the visible images the queries and the
-    infrared images the gallery, ``'i2v'`` the reverse; the
-    ``'llcm_v2i'``/``'llcm_i2v'`` metric draws one gallery image per id per
-    camera for each of the 10 trials.
+    infrared images the gallery, ``'i2v'`` the reverse (the benchmark's
+    definition); the ``'llcm_v2i'``/``'llcm_i2v'`` protocols take queries and
+    gallery by ``modality`` and draw one gallery image per id per camera for
+    each of the 10 trials. The authors' script scores "VIS to IR" the other
+    way round (sampled infrared queries against all visible images);
+    ``ReIDMetric(protocol='llcm_v2i', official=True)`` reproduces it
+    (:class:`reidkit.evaluation.protocols.LLCMVisToIRProtocol`).
 
     Args:
         data_root (str): LLCM root.

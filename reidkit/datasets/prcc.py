@@ -21,8 +21,11 @@ class PRCC(ReIDDataset):
     another, so the clothes key is ``'AB'`` or ``'C'`` within a pid (as in
     Simple-CCReID). The test split has queries from cameras B (same clothes)
     and C (clothes changing) and gallery A; the ``'prcc'`` protocol scores
-    the two query sets apart (``sc/*`` and ``cc/*``). Simple-CCReID also
-    draws 10 single-shot galleries with seed 3; this is left to the metric.
+    the two query sets apart (``sc/*`` and ``cc/*``) against every camera-A
+    image, as CAL (Simple-CCReID) reports. CAL's loader also draws 10
+    single-shot galleries (one image per identity, ``random.seed(3)``) that
+    its test never uses; ``ReIDMetric(protocol='prcc', single_shot=True)``
+    scores and averages them (:class:`reidkit.evaluation.protocols.PRCCProtocol`).
 
     Args:
         data_root (str): PRCC root (holding ``rgb/``).

@@ -3,6 +3,7 @@ from .checkpoint import register_checkpoint_safe_globals
 from .ddp import ReIDDistributedDataParallel
 from .distributed import init_distributed
 from .hooks import EpochToModelHook
+from .visualizer import ReIDVisualizer
 
 __all__ = ['register_checkpoint_safe_globals', 'ReIDDistributedDataParallel',
-           'init_distributed', 'EpochToModelHook']
+           'init_distributed', 'EpochToModelHook', 'ReIDVisualizer']

@@ -19,8 +19,9 @@ def malw_update(w_id: float, id_values: Sequence[float],
 
     ``if std(S_id) > std(S_metric): w_id = m * w_id + (1 - m) *
     (1 - (std_id - std_metric) / std_id)`` (population std). The paper's
-    Algorithm 1 prints ``alpha * w + new``; the authors' code (and
-    /work/shared/papers/README.md) use the convex form above.
+    Algorithm 1 prints ``alpha * w + new``; the authors' public code
+    (github.com/cybercore-co-ltd/track2_aicity_2021) uses the convex form
+    above.
     """
     std_id = float(np.std(np.asarray(id_values, dtype=np.float64)))
     std_metric = float(np.std(np.asarray(metric_values, dtype=np.float64)))

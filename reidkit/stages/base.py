@@ -13,6 +13,8 @@ import os
 import os.path as osp
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
+from synthgen.pipeline import plain_data as plain
+
 __all__ = ['Stage', 'StageConfigError', 'plain', 'path_strings',
            'fingerprint_hash']
 
@@ -22,21 +24,6 @@ class StageConfigError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ''
-
-
-def plain(obj: Any) -> Any:
-    """Config objects -> JSON-able data (for fingerprints and state files)."""
-    if hasattr(obj, 'to_dict'):
-        obj = obj.to_dict()
-    if isinstance(obj, dict):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    if isinstance(obj, type):
-        return f'{obj.__module__}.{obj.__qualname__}'
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return f'<{type(obj).__name__}>'
 
 
 def fingerprint_hash(data: Any) -> str:

@@ -248,7 +248,7 @@ class TrainStage(_RunnerStage):
         return None
 
     def run(self) -> dict:
-        from mmengine.runner import Runner
+        from ..engine.runner import ReIDRunner
         from ..apis import fill_dataset_counts
         cfg = self.stage_cfg()
         if self.resume_from:
@@ -259,7 +259,7 @@ class TrainStage(_RunnerStage):
             cfg.resume = False
         fill_dataset_counts(cfg)
         os.makedirs(cfg.work_dir, exist_ok=True)
-        runner = Runner.from_cfg(cfg)
+        runner = ReIDRunner.from_cfg(cfg)
         runner.train()
         return dict(checkpoint=self.checkpoint(), epochs=runner.epoch,
                     iters=runner.iter)
@@ -342,7 +342,7 @@ class TestStage(_RunnerStage):
         return [self.metrics_file()]
 
     def run(self) -> dict:
-        from mmengine.runner import Runner
+        from ..engine.runner import ReIDRunner
         from ..apis import fill_dataset_counts
         from ..utils.table import print_metrics
         train = self._train()
@@ -364,7 +364,7 @@ class TestStage(_RunnerStage):
                           rank_list_num=self.rank_list.get('num', 10),
                           rank_list_topk=self.rank_list.get('topk', 10))
         fill_dataset_counts(cfg)
-        runner = Runner.from_cfg(cfg)
+        runner = ReIDRunner.from_cfg(cfg)
         metrics = runner.test()
         metrics = {k: float(v) if isinstance(v, (int, float)) else plain(v)
                    for k, v in (metrics or {}).items()}
@@ -444,7 +444,7 @@ class FinetuneStage(Stage):
     def run(self) -> dict:
         import torch
         import torch.distributed as dist
-        from mmengine.runner import Runner
+        from ..engine.runner import ReIDRunner
         import synthgen.finetune  # noqa: F401  registers model/dataset/hooks
         cfg = copy.deepcopy(self.ft_cfg)
         cfg.work_dir = self.work_dir
@@ -460,7 +460,7 @@ class FinetuneStage(Stage):
             wrapper['device_ids'] = None  # CPU modules take no device ids
             cfg.model_wrapper_cfg = wrapper
         os.makedirs(cfg.work_dir, exist_ok=True)
-        runner = Runner.from_cfg(cfg)
+        runner = ReIDRunner.from_cfg(cfg)
         runner.train()
         # the Runner made its default scope ('synthgen') the current one;
         # give the stages after it the experiment's scope back

@@ -8,7 +8,9 @@ from typing import Callable
 # errors that describe the user's input (a config, a dataset folder, a
 # manifest, a checkpoint path) and already name the file, key or layout
 _INPUT_ERRORS = ('LayoutError', 'ManifestError', 'UnknownTypeError',
-                 'SourceError', 'PlanMismatchError', 'FileNotFoundError')
+                 'SourceError', 'PlanMismatchError', 'FileNotFoundError',
+                 'StageConfigError', 'ConfigReferenceError',
+                 'MissingExtraError')
 
 
 def _input_error(exc: BaseException):

@@ -11,7 +11,9 @@ mechanisms, both applied here and nowhere else, fix that:
   string ``'${name}'`` takes the value itself (a dict, a list, a number);
   inside a longer string it is formatted in. Bases write references, so a
   per-dataset config only sets ``data_root = 'data/x'``. ``${work_dir}`` is
-  the run's work dir.
+  the run's work dir. A dict with ``_merge_='${name}'`` also takes the keys
+  of the dict ``name`` that it does not set itself (extra arguments of a
+  dataset class, say).
 * **Overridden variables.** For configs that build paths in Python
   (``dlcr_root + '/masks'``), ``--cfg-options NAME=VALUE`` on a top-level
   string variable also rewrites every string equal to the old value or under
@@ -145,12 +147,24 @@ def resolve_references(cfg: Any) -> Any:
         if isinstance(value, dict):
             for k in list(value.keys()):
                 value[k] = visit(value[k], f'{where}.{k}' if where else str(k))
+            if '_merge_' in value:
+                merge_in(value, value.pop('_merge_'), where)
         elif isinstance(value, list):
             value[:] = [visit(v, f'{where}[{i}]') for i, v in enumerate(value)]
         elif isinstance(value, tuple):
             return type(value)(visit(v, f'{where}[{i}]')
                                for i, v in enumerate(value))
         return value
+
+    def merge_in(target: dict, extra: Any, where: str) -> None:
+        for part in (extra if isinstance(extra, (list, tuple)) else [extra]):
+            if not isinstance(part, dict):
+                raise ConfigReferenceError(
+                    f"'{where}._merge_' must refer to a dict (or a list of "
+                    f'dicts), got a {type(part).__name__}')
+            for k, v in part.items():
+                if k not in target:
+                    target[k] = copy.deepcopy(v)
 
     for key in list(cfg.keys()):
         resolved = visit(cfg[key], key)

@@ -10,7 +10,7 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 
-from synthgen.utils.registry import Registry
+from synthgen.utils.registry import Registry, add_scope_children
 
 __all__ = ['MODELS', 'DATASETS', 'HOOKS']
 
@@ -20,3 +20,6 @@ DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='synthgen',
                     locations=['synthgen.finetune'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='synthgen',
                  locations=['synthgen.finetune'])
+
+# the Runner's other roots get an empty 'synthgen' child (no scope warnings)
+add_scope_children('synthgen')

@@ -87,3 +87,42 @@ class Registry(_MMRegistry):
                 f'registry.{hint} If it comes from your own package, add it to '
                 "the config's custom_imports or declare it in the "
                 "'reidkit.plugins' entry-point group.")
+
+
+#: mmengine roots that the Runner builds from by the default scope
+_RUNNER_ROOTS = ('EVALUATOR', 'FUNCTIONS', 'INFERENCERS', 'LOG_PROCESSORS',
+                 'LOOPS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
+                 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'RUNNERS',
+                 'RUNNER_CONSTRUCTORS', 'STRATEGIES', 'TASK_UTILS',
+                 'VISBACKENDS', 'VISUALIZERS', 'WEIGHT_INITIALIZERS',
+                 'DATASETS', 'DATA_SAMPLERS', 'HOOKS', 'METRICS', 'MODELS',
+                 'MODEL_WRAPPERS', 'TRANSFORMS')
+
+
+def add_scope_children(scope: str) -> dict:
+    """Give every mmengine root registry a child of ``scope``.
+
+    mmengine resolves a config's ``type`` in the child of the default scope
+    and warns ("Failed to search registry with scope ...") for every root
+    that has none, as OpenMMLab packages avoid by declaring a child of each
+    root. Roots that already have a ``scope`` child keep it.
+
+    Args:
+        scope (str): the package's scope ('reidkit', 'synthgen').
+
+    Returns:
+        dict: root name -> the child registry.
+
+    Example:
+        >>> add_scope_children('reidkit')['LOOPS'].scope
+        'reidkit'
+    """
+    import mmengine.registry as roots
+    made = {}
+    for name in _RUNNER_ROOTS:
+        root = getattr(roots, name)
+        child = root._children.get(scope)
+        if child is None:
+            child = Registry(root.name, parent=root, scope=scope)
+        made[name] = child
+    return made

@@ -46,10 +46,50 @@ def test_data_root_override_reaches_dlcr_config():
     assert cfg.generation.pipeline.source.mask_provider.cache_dir == \
         '/w/prcc/masks'
     assert test.dataset.data_root == '/mnt/PRCC'
-    assert test.generation.source.data_root == '/mnt/PRCC'
-    assert test.generation.writer.out_dir == '/w/prcc/query_l6'
-    assert test.generation == cfg.query_generation
+    qgen = cfg.query_generation.pipeline
+    assert qgen.source.data_root == '/mnt/PRCC'
+    assert qgen.source.mask_provider.cache_dir == '/w/prcc/masks'
+    assert qgen.writer.out_dir == '/w/prcc/query_l6'
+    assert test.variant_dir == '/w/prcc/query_l6'
     assert cfg.val_dataloader.dataset.data_root == '/mnt/PRCC'
+
+
+def test_late_references(tmp_path):
+    from reidkit.utils.config import ConfigReferenceError, resolve_references
+    from mmengine.config import Config
+    cfg = Config(dict(
+        root='data/x', size=(4, 2), extra=dict(mode='cc'),
+        ds=dict(data_root='${root}/train', size='${size}',
+                _merge_='${extra}', mode_kept='${extra.mode}'),
+        own=dict(_merge_='${extra}', mode='all'),
+        chain='${ds.data_root}'))
+    resolve_references(cfg)
+    assert cfg.ds.data_root == 'data/x/train' and cfg.ds.size == (4, 2)
+    assert cfg.ds.mode == 'cc' and cfg.ds.mode_kept == 'cc'
+    assert cfg.own.mode == 'all'           # the dict's own keys win
+    assert cfg.chain == 'data/x/train'     # references may chain
+    import pytest
+    with pytest.raises(ConfigReferenceError, match="'a.b' refers to '.{nope}'"
+                       ".*no key 'nope'"):
+        resolve_references(Config(dict(a=dict(b='${nope}'), nop=1)))
+    with pytest.raises(ConfigReferenceError, match='cycle: y -> x -> y'):
+        resolve_references(Config(dict(x='${y}', y='${x}')))
+    with pytest.raises(ConfigReferenceError, match='formats'):
+        resolve_references(Config(dict(d=dict(k=1), s='a${d}')))
+
+
+def test_custom_imports_from_cfg_options(tmp_path, monkeypatch):
+    """--cfg-options custom_imports=... imports the module (as
+    tools/generate.py always did)."""
+    pkg = tmp_path / 'pkg_from_cli'
+    pkg.mkdir()
+    (pkg / '__init__.py').write_text('LOADED = True\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cfg_path = _write(tmp_path, 'cfg.py', "model = dict(type='X')\n")
+    import sys
+    sys.modules.pop('pkg_from_cli', None)
+    load_config(cfg_path, {'custom_imports.imports': ['pkg_from_cli']})
+    assert 'pkg_from_cli' in sys.modules
 
 
 def test_fill_dataset_counts_from_train_metainfo(tmp_path, monkeypatch):

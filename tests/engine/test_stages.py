@@ -193,3 +193,22 @@ def test_config_without_stages_or_sections_plans_nothing(tmp_path):
     path = tmp_path / 'plain.py'
     path.write_text("model = dict(type='X')\n")
     assert build_stages(load_config(str(path))) == []
+
+
+def test_dry_run_of_the_dlcr_configs_prints_the_plan(tmp_path):
+    """The paper config (no PRCC, no weights here) and the toy one: the plan
+    is printed, nothing runs, exit 0."""
+    import subprocess
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    for config in ('configs/dlcr/prcc_cal.py', 'configs/dlcr/toy_prcc_cal.py'):
+        work = tmp_path / osp.basename(config)
+        out = subprocess.run(
+            [sys.executable, 'tools/train.py', config, '--dry-run',
+             '--work-dir', str(work), '--cfg-options',
+             f'dlcr_root={tmp_path}/dlcr', f'data_root={tmp_path}/none'],
+            cwd=root, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        for name in ('generate', 'train', 'query_variants', 'test'):
+            assert name in out.stdout
+        assert 'missing' in out.stdout  # says why a run would fail
+        assert not work.exists() or not os.listdir(work)

@@ -4,9 +4,12 @@ import torch
 
 from reidkit.evaluation import rank, sample_gallery
 from reidkit.evaluation.protocols import per_query_ap
+from reidkit.utils.registry import UnknownTypeError
 
-from .reference import (clothes_junk, market_junk, ref_cuhk03_sg, ref_eval,
-                        ref_gallery_choice)
+from .reference import (cal_evaluate, cal_prcc_single_shot_galleries,
+                        clothes_junk, llcm_eval, llcm_script, market_junk,
+                        ref_cuhk03_sg, ref_eval, ref_gallery_choice,
+                        ref_vehicleid)
 
 
 def random_case(seed, num_q=None, num_g=None, ties=False, pids=6, cams=3):
@@ -189,20 +192,10 @@ def test_vehicleid_repeats(seed):
     res = rank(dist, pids, pids, cams, cams, protocol='vehicleid',
                num_repeats=3, seed=seed, max_rank=10)
     # reference: same draws, then a plain loop per repeat
-    draw = np.random.default_rng(seed)
-    groups = {p: [i for i in range(n) if pids[i] == p] for p in sorted(set(pids))}
-    out = []
-    for _ in range(3):
-        u = draw.random(len(groups))
-        gal = sorted(m[int(np.floor(u[k] * len(m)))]
-                     for k, m in enumerate(groups.values()))
-        qry = [i for i in range(n) if i not in gal]
-        d = dist[np.ix_(qry, gal)]
-        out.append(ref_eval(d, pids[qry], pids[gal],
-                            lambda q: np.zeros(len(gal), bool), max_rank=10))
-    np.testing.assert_allclose(res['cmc'], np.mean([o[0] for o in out], 0))
-    assert res['mAP'] == pytest.approx(np.mean([o[1] for o in out]))
-    assert res['mINP'] == pytest.approx(np.mean([o[2] for o in out]))
+    cmc, ap, inp = ref_vehicleid(dist, pids, 3, seed, 10)
+    np.testing.assert_allclose(res['cmc'], cmc)
+    assert res['mAP'] == pytest.approx(ap)
+    assert res['mINP'] == pytest.approx(inp)
     with pytest.raises(ValueError, match='square'):
         rank(dist[:5], pids[:5], pids, cams[:5], cams, protocol='vehicleid')
 
@@ -279,9 +272,10 @@ def test_llcm_matches_loop(protocol, seed):
     q_pids = rng.integers(0, 6, 25)
     q_cams = rng.integers(1, 4, 25)
     dist = rng.random((25, g_pids.size))
+    q_mod = 0 if protocol == 'llcm_v2i' else 1  # visible 0, infrared 1
     res = rank(dist, q_pids, g_pids, q_cams, g_cams, protocol=protocol,
-               seeds=[0, 1], max_rank=10, q_modalities=np.zeros(25),
-               g_modalities=np.ones(g_pids.size))
+               seeds=[0, 1], max_rank=10, q_modalities=np.full(25, q_mod),
+               g_modalities=np.full(g_pids.size, 1 - q_mod))
     refs = []
     for trial in range(2):
         sel = ref_gallery_choice(g_pids, g_cams, None, trial)
@@ -290,9 +284,11 @@ def test_llcm_matches_loop(protocol, seed):
                              max_rank=10, dedup=True))
     np.testing.assert_allclose(res['cmc'], np.mean([r[0] for r in refs], 0))
     assert res['mAP'] == pytest.approx(np.mean([r[1] for r in refs]))
-    with pytest.raises(ValueError, match='cross-modal'):
-        rank(dist, q_pids, g_pids, q_cams, g_cams, protocol=protocol,
-             q_modalities=np.zeros(25), g_modalities=np.zeros(g_pids.size))
+    for q_m, g_m in ((q_mod, q_mod), (1 - q_mod, q_mod)):  # same; swapped
+        with pytest.raises(ValueError, match='cross-modal'):
+            rank(dist, q_pids, g_pids, q_cams, g_cams, protocol=protocol,
+                 q_modalities=np.full(25, q_m),
+                 g_modalities=np.full(g_pids.size, g_m))
 
 
 def test_bad_inputs_name_the_problem():
@@ -301,8 +297,11 @@ def test_bad_inputs_name_the_problem():
         rank(d, [1], [1, 2, 3], [0, 0], [0, 0, 0])
     with pytest.raises(ValueError, match='distmat'):
         rank(np.zeros(3), [1], [1, 2, 3], [0], [0, 0, 0])
-    with pytest.raises(ValueError, match='unknown protocol'):
-        rank(d, [1, 1], [1, 2, 3], [0, 0], [0, 0, 0], protocol='nope')
+    with pytest.raises(UnknownTypeError, match='Closest registered names: '
+                       'market'):
+        rank(d, [1, 1], [1, 2, 3], [0, 0], [0, 0, 0], protocol='markt')
+    with pytest.raises(TypeError, match="no option 'seeds'"):
+        rank(d, [1, 1], [1, 2, 3], [0, 0], [0, 0, 0], seeds=[0])
     with pytest.raises(ValueError, match='NaN'):
         rank(np.full((2, 3), np.nan), [1, 1], [1, 2, 3], [0, 0], [0, 1, 1])
     with pytest.raises(ValueError, match='takes no mode'):
@@ -315,3 +314,126 @@ def test_per_query_ap():
     res = rank(dist, qp, gp, qc, gc)
     assert np.nanmean(ap) == pytest.approx(res['mAP'])
     assert np.isnan(ap).sum() == 20 - res['num_valid']
+
+
+# --------------------------------------------------------------------------
+# PRCC single-shot galleries (CAL's data/datasets/prcc.py draws)
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize('seed', range(3))
+def test_prcc_single_shot_matches_cal(seed):
+    rng = np.random.default_rng(seed)
+    g_pids = rng.integers(0, 8, 45)
+    g_cams = np.zeros(45, int)
+    g_paths = [f'rgb/test/A/{p:03d}/cropped_rgb{rng.integers(0, 10**6):07d}.jpg'
+               for p in g_pids]
+    q_pids = rng.integers(0, 9, 30)
+    q_cams = rng.integers(1, 3, 30)
+    dist = rng.random((30, 45))
+    galleries = cal_prcc_single_shot_galleries(g_pids, g_paths)
+    for mode, cam in (('sc', 1), ('cc', 2)):
+        sel = q_cams == cam
+        res = rank(dist, q_pids, g_pids, q_cams, g_cams, protocol='prcc',
+                   mode=mode, single_shot=True, g_paths=g_paths, max_rank=5)
+        refs = [cal_evaluate(dist[sel][:, gal], q_pids[sel], g_pids[gal],
+                             q_cams[sel], g_cams[gal]) for gal in galleries]
+        assert len(res['trials']) == 10
+        np.testing.assert_allclose(res['cmc'],
+                                   np.mean([r[0][:5] for r in refs], 0))
+        assert res['mAP'] == pytest.approx(np.mean([r[1] for r in refs]))
+        full = rank(dist, q_pids, g_pids, q_cams, g_cams, protocol='prcc',
+                    mode=mode, max_rank=5)  # the default: every A image
+        ref_cmc, ref_ap = cal_evaluate(dist[sel], q_pids[sel], g_pids,
+                                       q_cams[sel], g_cams)
+        np.testing.assert_allclose(full['cmc'], ref_cmc[:5])
+        assert full['mAP'] == pytest.approx(ref_ap)
+        assert full['mAP'] != pytest.approx(res['mAP'])
+
+
+def test_prcc_single_shot_hand_worked():
+    # one query, gallery: pid 1 at distances 0.1 (a) and 0.5 (b), pid 2 at 0.3
+    dist = np.array([[0.1, 0.3, 0.5]])
+    paths = ['a', 'c', 'b']
+    res = rank(dist, [1], [1, 2, 1], [2], [0, 0, 0], protocol='prcc',
+               single_shot=True, num_trials=4, g_paths=paths, max_rank=2)
+    import random
+    random.seed(3)
+    picks = [(random.choice([0, 2]), random.choice([1])) for _ in range(4)]
+    # picking image a (index 0) puts the match first; b (index 2) second
+    r1 = np.mean([1.0 if p[0] == 0 else 0.0 for p in picks])
+    assert res['cmc'][0] == pytest.approx(r1)
+    assert res['mAP'] == pytest.approx(np.mean([1.0 if p[0] == 0 else 0.5
+                                                for p in picks]))
+
+
+# --------------------------------------------------------------------------
+# LLCM: the benchmark's definition and the authors' script (official=True)
+# --------------------------------------------------------------------------
+def llcm_images(seed, num_ids=22):
+    rng = np.random.default_rng(seed)
+    images = []
+    for pid in range(1, num_ids + 1):
+        for modality, top, cams in ((0, 'test_vis', range(1, 10)),
+                                    (1, 'test_nir', (1, 2, 4, 5, 6, 7, 8, 9))):
+            for cam in rng.choice(list(cams), 3, replace=False):
+                for _ in range(int(rng.integers(1, 4))):
+                    name = f'{rng.integers(0, 10**6):07d}.jpg'
+                    images.append((f'{top}/cam{cam}/{pid:04d}/{name}', pid,
+                                   int(cam), modality))
+    order = rng.permutation(len(images))  # our side lists in any order
+    images = [images[i] for i in order]
+    feats = rng.standard_normal((len(images), 8))
+    feats += 0.8 * rng.standard_normal((num_ids + 1, 8))[[im[1] for im in images]]
+    return images, feats
+
+
+def llcm_rank(images, feats, protocol, **kwargs):
+    q_mod = 0 if protocol == 'llcm_v2i' else 1
+    qi = [i for i, im in enumerate(images) if im[3] == q_mod]
+    gi = [i for i, im in enumerate(images) if im[3] != q_mod]
+    col = np.array([im[1:3] for im in images])
+    dist = -(feats[qi] @ feats[gi].T)  # the script ranks by -similarity
+    return rank(dist, col[qi, 0], col[gi, 0], col[qi, 1], col[gi, 1],
+                protocol=protocol, max_rank=20,
+                g_paths=[images[i][0] for i in gi],
+                q_modalities=[q_mod] * len(qi),
+                g_modalities=[1 - q_mod] * len(gi), **kwargs)
+
+
+def test_llcm_official_matches_authors_script(seed=0):
+    images, feats = llcm_images(seed)
+    # "VIS to IR" (test_mode [2, 1]): sampled infrared queries, all visible
+    cmc, mAP, mINP = llcm_script(images, feats, [2, 1])
+    ours = llcm_rank(images, feats, 'llcm_v2i', official=True)
+    np.testing.assert_allclose(ours['cmc'], cmc, atol=1e-6)
+    assert ours['mAP'] == pytest.approx(mAP, abs=1e-12)
+    assert ours['mINP'] == pytest.approx(mINP, abs=1e-12)
+    # the benchmark's definition (the default) is a different number
+    default = llcm_rank(images, feats, 'llcm_v2i')
+    assert abs(default['mAP'] - mAP) > 1e-3
+    # "IR to VIS" (test_mode [1, 2]) is the benchmark's i2v, official or not
+    cmc, mAP, mINP = llcm_script(images, feats, [1, 2])
+    for official in (False, True):
+        ours = llcm_rank(images, feats, 'llcm_i2v', official=official)
+        np.testing.assert_allclose(ours['cmc'], cmc, atol=1e-6)
+        assert ours['mAP'] == pytest.approx(mAP, abs=1e-12)
+        assert ours['mINP'] == pytest.approx(mINP, abs=1e-12)
+
+
+def test_llcm_default_v2i_is_the_benchmark_definition():
+    # visible queries against one sampled infrared image per (id, camera):
+    # the script's machinery with the roles the definition gives
+    images, feats = llcm_images(5)
+    ours = llcm_rank(images, feats, 'llcm_v2i', seeds=range(3))
+    qi = [i for i, im in enumerate(images) if im[3] == 0]
+    gi = np.array([i for i, im in enumerate(images) if im[3] == 1])
+    col = np.array([im[1:3] for im in images])
+    refs = []
+    for trial in range(3):
+        paths = [images[i][0] for i in gi]
+        sel = gi[ref_gallery_choice(col[gi, 0], col[gi, 1], None, trial, paths)]
+        refs.append(llcm_eval(-(feats[qi] @ feats[sel].T), col[qi, 0],
+                              col[sel, 0], col[qi, 1], col[sel, 1]))
+    np.testing.assert_allclose(ours['cmc'], np.mean([r[0] for r in refs], 0),
+                               atol=1e-6)
+    assert ours['mAP'] == pytest.approx(np.mean([r[1] for r in refs]))
+    assert ours['mINP'] == pytest.approx(np.mean([r[2] for r in refs]))

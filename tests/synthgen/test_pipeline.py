@@ -142,3 +142,40 @@ def test_bad_inputs_are_named(tmp_path, fake_prcc):
         build_pipeline(Config(dict(generation=dict(pipeline=dict(
             source=dict(type='PRCCSource'), generator=dict(type='X'),
             writer=dict(out_dir='x'), num_variant=2)))))
+
+
+def test_deterministic_generator_is_reported(tmp_path, caplog):
+    """K identical outputs per unit: the user is told once, not silently
+    left with 1 of K images after the near-duplicate filter."""
+    import logging
+    from synthgen.pipeline import GenerationPipeline
+
+    class Constant:
+        def __call__(self, requests):
+            return [dict(image=np.full((8, 4, 3), 7, np.uint8))
+                    for _ in requests]
+
+    class Source:
+        def load(self):
+            return [dict(key=str(i), source=None, pid=i, camid=0,
+                         clothes_id=-1, modality=0) for i in range(3)]
+
+        def read(self, rec):
+            return {}
+
+    pipe = GenerationPipeline(source=Source(), generator=Constant(),
+                              writer=dict(out_dir=str(tmp_path / 'o'),
+                                          img_format='png', fsync=False),
+                              num_variants=4)
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        pipe.run(0, 1, progress=False)
+    finally:
+        logger.removeHandler(handler)
+    same = [m for m in messages if 'identical images' in m]
+    assert len(same) == 1 and 'keep only 1 of the 4' in same[0]

@@ -1,49 +1,9 @@
 # DukeMTMC-reID: 702 train / 702 test ids (+408 distractors), 8 cameras.
-# Override the location with --cfg-options (or reidkit.datasets.set_data_root).
+# The dataloaders and evaluator: ./_reid_dataset.py, written with late
+# references to the facts below (a child config or --cfg-options
+# data_root=... changes them everywhere).
+_base_ = ['./_reid_dataset.py']
 dataset_type = 'DukeMTMC'
 data_root = 'data/dukemtmc'
 img_size = (256, 128)  # (height, width)
-
-train_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
-    dict(type='ReIDRandomFlip', prob=0.5),
-    dict(type='ReIDPad', padding=10),
-    dict(type='ReIDRandomCrop', size=img_size),
-    dict(type='ReIDRandomErasing', prob=0.5, fill='mean'),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
-    dict(type='PackReIDInputs'),
-]
-
-train_dataloader = dict(
-    batch_size=64,
-    num_workers=4,
-    persistent_workers=True,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=128,
-    num_workers=4,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
-
-val_evaluator = dict(type='ReIDMetric', protocol='market')
-test_evaluator = val_evaluator
+protocol = 'market'

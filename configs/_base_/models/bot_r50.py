@@ -6,8 +6,10 @@
 # https://download.pytorch.org/models/resnet50-0676ba61.pth); tests use None.
 model = dict(
     type='ReIDModel',
-    # channels_last weights and inputs: 1.7x faster ResNet-50 training steps
-    # on this project's CPU (oneDNN), the recommended layout on GPUs
+    # channels_last weights and inputs: ResNet-50 256x128 batch-64 training
+    # 9.3 img/s vs 6.0 contiguous (1.55x; 1.51x torchreid's engine) on the
+    # project's idle 2-core CPU (benchmarks/train_throughput.md, 2026-11-21);
+    # the layout recommended on GPUs
     channels_last=True,
     data_preprocessor=dict(type='ReIDDataPreprocessor'),
     backbone=dict(

@@ -4,6 +4,8 @@ import os
 import pytest
 from mmengine.config import Config
 
+from reidkit.utils.config import load_config
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 DATASETS = ['prcc', 'ltcc', 'vc_clothes', 'ccvid', 'last']
@@ -11,9 +13,14 @@ DATASETS = ['prcc', 'ltcc', 'vc_clothes', 'ccvid', 'last']
 
 @pytest.mark.parametrize('name', DATASETS)
 def test_paper_configs(name):
-    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'dlcr',
-                                       f'{name}_cal.py'))
+    path = os.path.join(ROOT, 'configs', 'dlcr', f'{name}_cal.py')
+    # a per-dataset paper config names its dataset and little else
+    assert len(open(path).read().splitlines()) <= 20
+    cfg = load_config(path)
     assert cfg.data_root == f'data/{name}'
+    assert [(s.name, s.type) for s in cfg.stages] == [
+        ('generate', 'GenerateStage'), ('train', 'TrainStage'),
+        ('query_variants', 'GenerateStage'), ('test', 'TestStage')]
     pipe = cfg.generation.pipeline
     assert pipe.num_variants == 10
     gen = pipe.generator
@@ -30,55 +37,55 @@ def test_paper_configs(name):
     assert cfg.model.clothes_classifier.start_epoch == 25
     test = cfg.test_dataloader.dataset
     assert test.type == 'DLCRQueryVariantDataset' and test.num_variants == 6
-    qgen = test.generation.generator
+    qpipe = cfg.query_generation.pipeline
+    qgen = qpipe.generator
     assert (qgen.height, qgen.width, qgen.num_inference_steps) == \
         (384, 128, 10)
+    assert qgen.pretrained_model_name_or_path == \
+        gen.pretrained_model_name_or_path
     rr = cfg.test_evaluator.rerankers[0]
     assert rr.type == 'DLCRRefinementReranker' and rr.m == 5
     assert cfg.train_cfg.max_epochs == 60
     # the shared base and the dataset's fields compose into one whole:
     # the nested copies equal the top-level pieces
-    assert test.generation == cfg.query_generation
+    assert test.variant_dir == qpipe.writer.out_dir
     assert pipe.source.mask_provider == cfg.mask_provider == \
-        test.generation.source.mask_provider
+        qpipe.source.mask_provider
     assert cfg.mask_provider.cache_dir == f'work_dirs/dlcr_data/{name}/masks'
     assert pipe.writer.out_dir == f'work_dirs/dlcr_data/{name}/train_k10'
-    assert test.generation.writer.out_dir == \
-        f'work_dirs/dlcr_data/{name}/query_l6'
+    assert qpipe.writer.out_dir == f'work_dirs/dlcr_data/{name}/query_l6'
+    assert qpipe.source.dataset.split == 'query'
+    assert test.dataset.type == pipe.source.dataset.type == cfg.dataset_type
     # the variants are resized like the dataset's test images (the shared
     # base's 384x192 unless the dataset config sets its own)
     resize = [t for t in test.pipeline if t.type == 'ReIDResize']
     assert [tuple(t.size) for t in resize] == [tuple(cfg.img_size)]
     assert test.pipeline == cfg.variant_test_pipeline
-    base = Config.fromfile(os.path.join(ROOT, 'configs', 'cal',
-                                        f'{name}_cal.py'))
+    base = load_config(os.path.join(ROOT, 'configs', 'cal', f'{name}_cal.py'))
     assert 'generation' not in base
     assert base.train_dataloader.sampler.type == 'IdentitySampler'
     assert base.optim_wrapper.constructor == 'ReIDOptimWrapperConstructor'
 
 
 def test_toy_configs():
-    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'dlcr',
-                                       'toy_prcc_cal.py'))
+    cfg = load_config(os.path.join(ROOT, 'configs', 'dlcr', 'toy_prcc_cal.py'))
     assert cfg.generation.pipeline.generator.type == 'RecolorInpainter'
     assert cfg.generation.pipeline.source.mask_provider.type == \
         'ToyWorldMaskProvider'
-    gen = Config.fromfile(os.path.join(ROOT, 'configs', 'dlcr',
-                                       'toy_prcc_cal_gen.py'))
+    assert cfg.query_generation.pipeline.generator.type == 'RecolorInpainter'
+    assert cfg.train_dataloader.sampler.num_instances == 4
+    gen = load_config(os.path.join(ROOT, 'configs', 'dlcr',
+                                   'toy_prcc_cal_gen.py'))
+    assert [s.name for s in gen.stages] == ['generate', 'train', 'test']
     assert gen.train_dataloader.sampler.progressive is False
     assert gen.test_evaluator.type == 'ReIDMetric'
 
 
-def test_toy_ablation_helpers():
-    from plugins.dlcr.toy_ablation import _retarget, format_table
-    cfg = dict(a='work_dirs/dlcr_data/toy_prcc/train_k10',
-               b=[dict(data_root='data/toy/prcc')], c=('x', 3))
-    out = _retarget(_retarget(cfg, 'work_dirs/dlcr_data/toy_prcc', '/w/d'),
-                    'data/toy/prcc', '/t/prcc')
-    assert out == dict(a='/w/d/train_k10', b=[dict(data_root='/t/prcc')],
-                       c=('x', 3))
+def test_toy_ablation_table_uses_sample_std():
+    from plugins.dlcr.toy_ablation import format_table
     table = format_table({'CAL baseline': [(10.0, 20.0), (12.0, 22.0)],
                           '+ refinement': []}, [0, 1], [50.0, 60.0])
-    assert '| CAL baseline | 11.0 +- 1.0 | 21.0 +- 1.0 |' in table
+    # sample std (ddof=1) of (10, 12) is 1.41; the population std would be 1.0
+    assert '| CAL baseline | 11.0 +- 1.4 | 21.0 +- 1.4 |' in table
     assert '+ refinement' not in table
-    assert 'mAP 55.0 +- 5.0' in table
+    assert 'mAP 55.0 +- 7.1' in table

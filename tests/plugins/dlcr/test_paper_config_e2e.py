@@ -68,35 +68,28 @@ def save_tiny_models(root):
 def cfg_options(data_root, dlcr_root, models):
     """Overrides that only move data / models and shrink sizes.
 
-    The model ids are set where tools/train.py reads them: the copies nested
-    in ``generation`` and in the test set's query-variant generation (the
-    top-level ``mask_provider`` / ``describer`` / ``inpainter`` /
-    ``query_generation`` are only the pieces they were composed from).
+    The paper config's stages refer to its top-level pieces late
+    (``mask_provider``, ``describer``, ``inpainter``, ``img_size``), so one
+    override of each reaches both generation stages and every dataloader.
     """
-    from mmengine.config import Config
-    gen = 'generation.pipeline.'
-    qgen = 'test_dataloader.dataset.generation.'
-    describer = gen + 'prompt_builder.describer.'
     opts = [
         # locations
         f'data_root={data_root}', f'dlcr_root={dlcr_root}',
-        f'{gen}source.mask_provider.model={models["parser"]}',
-        f'{qgen}source.mask_provider.model={models["parser"]}',
-        f'{describer}vlm.model={models["vlm"]}',
-        f'{describer}llm.model={models["llm"]}',
-        f'{gen}generator.pretrained_model_name_or_path={models["sd"]}',
-        f'{qgen}generator.pretrained_model_name_or_path={models["sd"]}',
+        f'mask_provider.model={models["parser"]}',
+        f'describer.vlm.model={models["vlm"]}',
+        f'describer.llm.model={models["llm"]}',
+        f'inpainter.pretrained_model_name_or_path={models["sd"]}',
         'model.backbone.pretrained=None',
         # sizes: captions / summaries, K and l, diffusion resolution and steps
-        f'{describer}vlm.max_new_tokens=8',
-        f'{describer}llm.max_new_tokens=16',
-        f'{gen}num_variants={K}', f'{qgen}num_variants={L}',
+        'describer.vlm.max_new_tokens=8', 'describer.llm.max_new_tokens=16',
+        f'generation.pipeline.num_variants={K}',
+        f'query_generation.pipeline.num_variants={L}',
         f'test_dataloader.dataset.num_variants={L}',
         f'test_evaluator.rerankers.0.num_variants={L}',
+        f'img_size={SIZE}',
     ]
-    for g in (gen, qgen):
-        opts += [f'{g}generator.height=32', f'{g}generator.width=16',
-                 f'{g}generator.num_inference_steps=2']
+    for g in ('inpainter.', 'query_generation.pipeline.generator.'):
+        opts += [f'{g}height=32', f'{g}width=16', f'{g}num_inference_steps=2']
     # training: 4 real + 4 paired variants per batch, 2 epochs, the pool
     # widened after one epoch and CAL from the second epoch
     sampler = 'train_dataloader.sampler.'
@@ -106,13 +99,8 @@ def cfg_options(data_root, dlcr_root, models):
              'model.clothes_classifier.start_epoch=1',
              'model.clothes_classifier.adv_loss.start_epoch=1',
              'default_hooks.logger.interval=1']
-    # image size of every resize / crop step, and no worker processes
-    cfg = Config.fromfile(osp.join(ROOT, CONFIG))
-    for loader in ('train', 'val', 'test'):
+    for loader in ('train', 'val', 'test'):  # no worker processes
         key = f'{loader}_dataloader'
-        for i, step in enumerate(cfg[key].dataset.pipeline):
-            if 'size' in step:
-                opts.append(f'{key}.dataset.pipeline.{i}.size={SIZE}')
         opts += [f'{key}.num_workers=0', f'{key}.persistent_workers=False']
     return opts
 
@@ -149,6 +137,14 @@ def read_scalars(work_dir):
         with open(path, encoding='utf-8') as f:
             rows += [json.loads(line) for line in f if line.strip()]
     return rows
+
+
+def stage_records(work_dir):
+    out = {}
+    for path in glob.glob(osp.join(work_dir, 'stages', '*.json')):
+        with open(path, encoding='utf-8') as f:
+            out[osp.splitext(osp.basename(path))[0]] = json.load(f)
+    return out
 
 
 def snapshot(paths):
@@ -224,13 +220,26 @@ def test_paper_config_end_to_end(toy_prcc, tmp_path):
             for name in ('mAP', 'R1'):
                 value = float(metrics[f'{prefix}{mode}/{name}'])
                 assert 0.0 <= value <= 100.0
-    assert 'test: prcc_cal.py' in log  # tools/train.py's table
+    assert 'test: test' in log  # the test stage's table
+    records = stage_records(work_dir)
+    assert sorted(records) == ['generate', 'query_variants', 'test', 'train']
+    assert all(r['status'] == 'complete' for r in records.values())
 
-    # ---- the same command again: generation is complete and skipped
+    # ---- the same command again: every stage is complete and skipped
     outputs = glob.glob(osp.join(dlcr_root, '*', 'manifest*.jsonl')) + \
         [osp.join(dlcr_root, 'descriptions.json')]
     before = snapshot(outputs)
     log2 = train(work_dir, options)
-    assert 'generation stage: output complete, skipping' in log2
-    assert 'generating query variants' not in log2
+    assert 'stage 1/4' not in log2 and 'stage 4/4' not in log2  # none ran
     assert snapshot(outputs) == before
+    assert stage_records(work_dir) == records
+
+    # ---- a changed query-variant setting re-runs that stage and the test
+    log3 = train(work_dir, options + ['query_generation.pipeline.seed=7'])
+    assert 'stage 3/4: query_variants' in log3 and 'stage 4/4: test' in log3
+    after = stage_records(work_dir)
+    assert after['generate'] == records['generate']
+    assert after['train'] == records['train']
+    assert after['query_variants']['time'] > records['query_variants']['time']
+    assert after['test']['time'] > records['test']['time']
+    assert glob.glob(osp.join(dlcr_root, 'query_l6.old-*'))  # kept, aside
