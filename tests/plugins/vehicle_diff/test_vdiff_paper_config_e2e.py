@@ -167,7 +167,14 @@ def test_paper_config_end_to_end(toy_veri, tmp_path):
     with open(osp.join(work, 'metrics_test.json')) as f:
         metrics = json.load(f)
     assert any('mAP' in k for k in metrics), metrics
-    assert 'loss_aux_circle' in log and 'loss_circle' in log
+    # CE + circle loss on the main and the auxiliary head (logged scalars)
+    keys = set()
+    for path in glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')):
+        with open(path) as f:
+            keys |= {k for line in f if line.strip()
+                     for k in json.loads(line)}
+    assert {'loss_ce', 'loss_circle', 'loss_aux_ce',
+            'loss_aux_circle'} <= keys, sorted(keys)
 
     # the same command again: every stage is complete and skipped
     records = sorted(glob.glob(osp.join(work, 'stages', '*.json')))
