@@ -12,7 +12,8 @@ STAMP  := $(VENV)/.installed
 DEMO_CONFIG ?= configs/quickstart/toy_market_bot_r18.py
 TOY    := data/toy
 
-.PHONY: install demo quickstart test toy clean-venv bench-peers
+.PHONY: install demo quickstart test toy clean-venv bench-peers detection \
+        detection-wheel
 
 install: $(STAMP)
 
@@ -50,3 +51,44 @@ bench-peers: install
 
 clean-venv:
 	rm -rf $(VENV)
+
+# make detection: the mmdet backend of synthgen's DetectionCropFilter.
+# mmdet 3.3 needs the full mmcv (< 2.2), which has no wheel for our torch: build
+# mmcv 2.1.0 from source once (CPU ops, ~12 min on 2 cores), cache the wheel under
+# $(WHEELS)/<torch version>-<python tag>/ and reuse it on later runs. mmcv replaces
+# mmcv-lite (same import name); mmpretrain 1.2 accepts mmcv >= 2.0, < 2.4.
+# Build facts: setup.py forces -std=c++14/17, torch >= 2.10 headers need C++20;
+# setup.py imports pkg_resources (setuptools < 82, used from a side folder so
+# the venv keeps its own); --no-build-isolation so it compiles against our torch.
+WHEELS       ?= $(HOME)/.cache/reid-synth/wheels
+MMCV_VERSION := 2.1.0
+MMDET_VERSION := 3.3.0
+
+# `make detection-wheel PY=/path/to/python` only builds (or finds) the wheel.
+MMCV_TAG = $(shell $(PY) -c "import sys, torch; print(f'torch{torch.__version__}-cp{sys.version_info[0]}{sys.version_info[1]}')")
+
+detection-wheel:
+	@set -e; dir="$(WHEELS)/$(MMCV_TAG)"; \
+	if ls $$dir/mmcv-$(MMCV_VERSION)-*.whl >/dev/null 2>&1; then \
+	  echo "cached: $$(ls $$dir/mmcv-$(MMCV_VERSION)-*.whl | head -1)"; exit 0; fi; \
+	echo "building mmcv $(MMCV_VERSION) for $(MMCV_TAG) (about 12 min on 2 cores) ..."; \
+	mkdir -p $$dir; build=$$(mktemp -d); trap 'rm -rf '$$build EXIT; \
+	$(PY) -m pip install -q --target $$build/tools "setuptools<82" wheel ninja; \
+	PYTHONPATH=$$build/tools $(PY) -m pip download -q --no-deps --no-binary :all: \
+	  --no-build-isolation -d $$build "mmcv==$(MMCV_VERSION)"; \
+	tar -xzf $$build/mmcv-$(MMCV_VERSION).tar.gz -C $$build; \
+	sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' \
+	  $$build/mmcv-$(MMCV_VERSION)/setup.py; \
+	py=$$(cd $(dir $(PY)) && pwd)/$(notdir $(PY)); \
+	cd $$build/mmcv-$(MMCV_VERSION) && PATH=$$build/tools/bin:$$PATH \
+	  PYTHONPATH=$$build/tools MAX_JOBS=$${MAX_JOBS:-2} \
+	  nice -n 10 $$py -m pip wheel -q --no-deps --no-build-isolation -w $$build/out .; \
+	mv $$build/out/mmcv-*.whl $$dir/; ls -l $$dir
+
+detection: install detection-wheel
+	@set -e; whl=$$(ls $(WHEELS)/$(MMCV_TAG)/mmcv-$(MMCV_VERSION)-*.whl | head -1); \
+	$(PY) -m pip uninstall -q -y mmcv-lite 2>/dev/null || true; \
+	$(PY) -m pip install -q --no-deps $$whl; \
+	$(PY) -m pip install -q "mmdet==$(MMDET_VERSION)"; \
+	$(PY) -c "import mmcv, mmdet, mmpretrain; from mmcv.ops import nms; \
+	print('mmcv', mmcv.__version__, 'mmdet', mmdet.__version__, 'mmpretrain', mmpretrain.__version__)"

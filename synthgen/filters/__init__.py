@@ -23,7 +23,7 @@ __all__ = ['FilterResult', 'PHashDuplicateFilter', 'SizeAspectFilter',
            'hamming', 'phash']
 
 # Optional filters that live in other modules; only their absence is tolerated.
-for _name in ('clip_attribute', 'embedding'):
+for _name in ('clip_attribute', 'embedding', 'detection'):
     try:
         import_module(f'{__name__}.{_name}')
     except ModuleNotFoundError as _exc:

@@ -15,14 +15,47 @@ from synthgen.generators.adapters import (TI_WEIGHT_NAME, save_lora_adapter,
 from .registry import MODELS
 
 DEFAULT_TARGETS = ('to_q', 'to_k', 'to_v', 'to_out.0')
+#: Attention projections of the UNet's decoder (``up_blocks``) only, as a
+#: peft regex (full match): Vehicle-Diff's "additional weights in the decoder
+#: part" (Sec. III-B).
+DECODER_TARGETS = (r'.*up_blocks\.\d+\.attentions\.\d+\.transformer_blocks'
+                   r'\.\d+\.attn[12]\.(to_q|to_k|to_v|to_out\.0)')
+
+
+def lora_target_modules(targets):
+    """peft ``target_modules`` from a config value.
+
+    A string is a regular expression matched against full module names (peft's
+    rule; ``'decoder'`` is a shorthand for :data:`DECODER_TARGETS`); a list
+    or tuple names module-name suffixes (``['to_q', 'to_v']``). A string is
+    never split into characters.
+    """
+    if targets is None:
+        return list(DEFAULT_TARGETS)
+    if isinstance(targets, str):
+        return DECODER_TARGETS if targets == 'decoder' else targets
+    if isinstance(targets, (list, tuple)) and targets and all(
+            isinstance(t, str) for t in targets):
+        return list(targets)
+    raise TypeError('model.lora.target_modules must be a regex string, '
+                    "'decoder' or a non-empty list of module names, got "
+                    f'{targets!r}')
 
 
 def _load_components(path: str, local_files_only: bool) -> dict:
     from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTokenizer
+    from transformers import (CLIPTextModel, CLIPTextModelWithProjection,
+                              CLIPTokenizer)
     kw = dict(local_files_only=local_files_only)
     try:
-        return dict(
+        comps = {}
+        if osp.isdir(osp.join(path, 'text_encoder_2')):  # SDXL
+            comps = dict(
+                text_encoder_2=CLIPTextModelWithProjection.from_pretrained(
+                    path, subfolder='text_encoder_2', **kw),
+                tokenizer_2=CLIPTokenizer.from_pretrained(
+                    path, subfolder='tokenizer_2', **kw))
+        return dict(comps,
             unet=UNet2DConditionModel.from_pretrained(path, subfolder='unet',
                                                       **kw),
             vae=AutoencoderKL.from_pretrained(path, subfolder='vae', **kw),
@@ -66,7 +99,10 @@ class DiffusionLoRAModel(BaseModel):
     Trains peft LoRA branches on the UNet's attention projections and/or new
     textual-inversion tokens (only their embedding rows), with the MSE between
     the predicted and the true noise (or velocity, for v-prediction models).
-    Several named LoRA adapters can be trained together: each sample trains
+    SDXL (components with ``text_encoder_2`` / ``tokenizer_2``, or an SDXL
+    folder) conditions on both text encoders' penultimate hidden states, the
+    second encoder's pooled embedding and the size/crop ``time_ids`` (the
+    training resolution, no crop). Several named LoRA adapters can be trained together: each sample trains
     the adapter its data sample names (``data_samples[i]['adapter']``), which
     is DiVE's "one LoRA branch per modality" with identity tokens shared
     across modalities.
@@ -79,8 +115,11 @@ class DiffusionLoRAModel(BaseModel):
             ``text_encoder``, ``tokenizer``, ``scheduler`` (a training
             scheduler such as DDPM); used instead of loading.
         lora (dict, optional): ``rank`` (4), ``alpha`` (= rank), ``dropout``
-            (0), ``target_modules`` (``to_q, to_k, to_v, to_out.0``),
-            ``adapter_names`` (``['default']``). ``None``: no LoRA.
+            (0), ``target_modules`` (a list of module names, default ``to_q,
+            to_k, to_v, to_out.0`` everywhere; a regex string; or
+            ``'decoder'``: the up-blocks' attention only, see
+            :func:`lora_target_modules`), ``adapter_names``
+            (``['default']``). ``None``: no LoRA.
         textual_inversion (dict, optional): ``tokens`` / ``tokens_file`` /
             ``num_tokens`` + ``token_template``, and ``initializer_token``
             (``'person'``): new tokens start from its embedding.
@@ -126,7 +165,21 @@ class DiffusionLoRAModel(BaseModel):
         self.tokenizer = components['tokenizer']
         self.noise_scheduler = components['scheduler']
         self.noise_offset = float(noise_offset)
-        for module in (self.unet, self.vae, self.text_encoder):
+        self.sdxl = 'text_encoder_2' in components
+        if self.sdxl:
+            if 'tokenizer_2' not in components:
+                raise KeyError('DiffusionLoRAModel: SDXL components need '
+                               'tokenizer_2 beside text_encoder_2')
+            if textual_inversion is not None:
+                raise ValueError('DiffusionLoRAModel: textual inversion is '
+                                 'implemented for SD-1.x (one text encoder) '
+                                 'only; SDXL takes LoRA')
+            self.text_encoder_2 = components['text_encoder_2']
+            self.tokenizer_2 = components['tokenizer_2']
+        frozen = [self.unet, self.vae, self.text_encoder]
+        if self.sdxl:
+            frozen.append(self.text_encoder_2)
+        for module in frozen:
             module.requires_grad_(False)
 
         self.adapter_names: List[str] = []
@@ -149,8 +202,8 @@ class DiffusionLoRAModel(BaseModel):
                 r=rank, lora_alpha=float(cfg.get('alpha', rank)),
                 lora_dropout=float(cfg.get('dropout', 0.0)),
                 init_lora_weights='gaussian',
-                target_modules=list(cfg.get('target_modules',
-                                            DEFAULT_TARGETS))),
+                target_modules=lora_target_modules(
+                    cfg.get('target_modules'))),
                 adapter_name=name)
         self.adapter_names = names
         self._active = None
@@ -214,16 +267,36 @@ class DiffusionLoRAModel(BaseModel):
         super().train(mode)
         self.vae.eval()  # frozen parts stay in inference mode
         self.text_encoder.eval()
+        if self.sdxl:
+            self.text_encoder_2.eval()
         return self
 
     # ----------------------------------------------------------- training
-    def encode_text(self, captions: Sequence[str]) -> torch.Tensor:
+    def encode_text(self, captions: Sequence[str]):
+        """SD: the encoder's last hidden states ``(B, L, D)``. SDXL:
+        ``(hidden (B, L, D1 + D2), pooled (B, P))`` as the SDXL pipeline
+        builds them (penultimate layers, second encoder's projection)."""
+        if self.sdxl:
+            return self._encode_text_sdxl(captions)
         ids = self.tokenizer(list(captions), padding='max_length',
                              max_length=self.tokenizer.model_max_length,
                              truncation=True, return_tensors='pt').input_ids
         ids = ids.to(self.text_encoder.device)
         with torch.set_grad_enabled(bool(self.ti_tokens) and self.training):
             return self.text_encoder(ids)[0]
+
+    @torch.no_grad()
+    def _encode_text_sdxl(self, captions: Sequence[str]):
+        hidden, pooled = [], None
+        for tok, enc in ((self.tokenizer, self.text_encoder),
+                         (self.tokenizer_2, self.text_encoder_2)):
+            ids = tok(list(captions), padding='max_length',
+                      max_length=tok.model_max_length, truncation=True,
+                      return_tensors='pt').input_ids.to(enc.device)
+            out = enc(ids, output_hidden_states=True)
+            hidden.append(out.hidden_states[-2])
+            pooled = out[0]  # text_embeds of the projection model
+        return torch.cat(hidden, dim=-1), pooled
 
     def _images(self, inputs) -> torch.Tensor:
         if isinstance(inputs, (list, tuple)):
@@ -263,7 +336,17 @@ class DiffusionLoRAModel(BaseModel):
             target = self.noise_scheduler.get_velocity(latents, noise, t)
         else:
             target = noise
-        hidden = self.encode_text([s.get('caption', '') for s in samples])
+        captions = [s.get('caption', '') for s in samples]
+        extra = {}
+        if self.sdxl:
+            hidden, pooled = self.encode_text(captions)
+            h, w = x.shape[-2:]
+            time_ids = torch.tensor([[h, w, 0, 0, h, w]], dtype=hidden.dtype,
+                                    device=latents.device).repeat(len(x), 1)
+            extra = dict(text_embeds=pooled.to(latents.device),
+                         time_ids=time_ids)
+        else:
+            hidden = self.encode_text(captions)
 
         groups: Dict[Optional[str], List[int]] = {}
         for i, s in enumerate(samples):
@@ -275,8 +358,10 @@ class DiffusionLoRAModel(BaseModel):
             if name is not None:
                 self._activate(name)
             idx_t = torch.tensor(idx, device=latents.device)
+            cond = {k: v[idx_t] for k, v in extra.items()}
             out = self.unet(noisy[idx_t], t[idx_t],
-                            encoder_hidden_states=hidden[idx_t]).sample
+                            encoder_hidden_states=hidden[idx_t],
+                            added_cond_kwargs=cond or None).sample
             pred = pred.index_copy(0, idx_t, out.to(pred.dtype))
         if mode == 'loss':
             return dict(loss=F.mse_loss(pred.float(), target.float()))
@@ -298,9 +383,13 @@ class DiffusionLoRAModel(BaseModel):
         """
         os.makedirs(out_dir, exist_ok=True)
         written = {}
+        pipeline_cls = None
+        if self.sdxl:
+            from diffusers import StableDiffusionXLPipeline as pipeline_cls
         for name in self.adapter_names:
             written[name] = save_lora_adapter(self.unet, name,
-                                              osp.join(out_dir, name))
+                                              osp.join(out_dir, name),
+                                              pipeline_cls=pipeline_cls)
         if self.ti_tokens:
             emb = self.ti_embeddings.detach().cpu()
             written['textual_inversion'] = save_textual_inversion(

@@ -129,6 +129,7 @@ class _DiffusersGenerator:
                  compile: bool = False,
                  compile_kwargs: Optional[dict] = None,
                  lora=None,
+                 default_adapter: Optional[str] = None,
                  textual_inversion=None,
                  negative_prompt: str = '',
                  local_files_only: bool = True,
@@ -163,6 +164,7 @@ class _DiffusersGenerator:
         self.compile = compile
         self.compile_kwargs = compile_kwargs or {}
         self.lora = lora
+        self.default_adapter = default_adapter
         self.textual_inversion = textual_inversion
         self.negative_prompt = negative_prompt
         self.local_files_only = local_files_only
@@ -275,7 +277,7 @@ class _DiffusersGenerator:
             # one pipeline call per adapter: LoRA is set per call, not per row
             groups: Dict[Any, List[int]] = {}
             for i in idxs:
-                groups.setdefault(requests[i].get('adapter'), []).append(i)
+                groups.setdefault(self._adapter(requests[i]), []).append(i)
             for adapter, group in groups.items():
                 activate_lora(pipe, adapter, self.lora_scales)
                 outs = self._generate(pipe, [requests[i] for i in group])
@@ -283,6 +285,13 @@ class _DiffusersGenerator:
                     out['meta'].update(self._meta(requests[i]))
                     results[i] = out
         return results
+
+    def _adapter(self, req: dict) -> Optional[str]:
+        """The request's LoRA adapter (``default_adapter`` when it names none;
+        ``adapter=None`` explicitly in the request means the base model)."""
+        if 'adapter' in req:
+            return req['adapter']
+        return self.default_adapter
 
     def _common_kwargs(self, reqs: List[dict]) -> dict:
         return dict(
@@ -299,7 +308,7 @@ class _DiffusersGenerator:
 
     def _meta(self, req: dict) -> dict:
         return dict(generator=type(self).__name__, prompt=req['prompt'],
-                    seed=int(req['seed']), adapter=req.get('adapter'),
+                    seed=int(req['seed']), adapter=self._adapter(req),
                     negative_prompt=req.get('negative_prompt') or
                     self.negative_prompt,
                     steps=self.num_inference_steps,
@@ -341,6 +350,8 @@ class DiffusersText2Image(_DiffusersGenerator):
         lora (dict | list, optional): Named LoRA adapters, see
             :func:`~synthgen.generators.adapters.load_lora_adapters`;
             ``request['adapter']`` picks one per request (none: base model).
+        default_adapter (str, optional): Adapter for requests that name none
+            (a fine-tuned model used for every image, e.g. Vehicle-Diff).
         textual_inversion (optional): Textual-inversion file(s), see
             :func:`~synthgen.generators.adapters.load_textual_inversion`.
         negative_prompt (str): Default negative prompt.

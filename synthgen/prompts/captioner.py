@@ -59,7 +59,10 @@ class VLMCaptioner:
     As a prompt builder it sets ``request['prompt']`` to
     ``prompt_template.format(caption=...)`` for the request's source image;
     :meth:`caption` answers for a list of images and :meth:`caption_records`
-    for source records, cached as JSON keyed by record key (the image id).
+    for source records, cached as JSON keyed by record key (the image id) or,
+    with ``relative_to``, by image path relative to a folder (the
+    ``{relpath: caption}`` file :class:`~synthgen.finetune.CaptionedImageDataset`
+    reads).
 
     Args:
         pretrained_model_name_or_path (str, optional): Hub id or local folder,
@@ -77,7 +80,8 @@ class VLMCaptioner:
         max_new_tokens (int): Length of each answer.
         batch_size (int): Images per ``generate`` call.
         prompt_template (str): How a caption becomes a prompt.
-        cache_file (str, optional): JSON cache of captions by record key.
+        cache_file (str, optional): JSON cache of captions (by record key, or
+            by relative path, see :meth:`caption_records`).
         dtype (str): ``'fp32'``, ``'fp16'`` or ``'bf16'``.
         device (str, optional): Default ``'cuda'`` when available.
         local_files_only (bool): Never download unless False.
@@ -196,21 +200,46 @@ class VLMCaptioner:
                 out, skip_special_tokens=True)]
         return answers
 
-    def caption_records(self, records: Sequence[Dict[str, Any]]
-                        ) -> Dict[str, str]:
-        """Captions of source records (``key``, ``source``), cached by key."""
+    def caption_records(self, records: Sequence[Dict[str, Any]],
+                        relative_to: Optional[str] = None) -> Dict[str, str]:
+        """Captions of source records (``key``, ``source``), cached.
+
+        Args:
+            records: Source records (``key`` and ``source`` image path).
+            relative_to (str, optional): Key the captions (and the cache) by
+                the source path relative to this folder, ``/``-separated,
+                instead of by record key: the ``{relpath: caption}`` file
+                ``CaptionedImageDataset(data_root=relative_to)`` reads.
+
+        Returns:
+            dict: key (or relative path) -> caption, in record order.
+        """
+        def key_of(r):
+            if relative_to is None:
+                return str(r['key'])
+            if not r.get('source'):
+                raise ValueError(f'VLMCaptioner: record {r["key"]!r} has no '
+                                 'source image to key by path')
+            rel = osp.relpath(osp.abspath(r['source']),
+                              osp.abspath(relative_to))
+            if rel.startswith('..'):
+                raise ValueError(f'VLMCaptioner: {r["source"]} is not inside '
+                                 f'relative_to={relative_to!r}')
+            return rel.replace(os.sep, '/')
+
+        keys = [key_of(r) for r in records]
         cache = load_json_cache(self.cache_file)
-        todo = [r for r in records if str(r['key']) not in cache]
+        todo = [(k, r) for k, r in zip(keys, records) if k not in cache]
         if todo:
-            missing = [r['key'] for r in todo if not r.get('source')]
+            missing = [r['key'] for _, r in todo if not r.get('source')]
             if missing:
                 raise ValueError(f'VLMCaptioner: records without a source '
                                  f'image: {missing[:5]}')
-            for r, text in zip(todo, self.caption([r['source']
-                                                    for r in todo])):
-                cache[str(r['key'])] = text
+            for (k, _), text in zip(todo, self.caption([r['source']
+                                                        for _, r in todo])):
+                cache[k] = text
             save_json_cache(self.cache_file, cache)
-        return {str(r['key']): cache[str(r['key'])] for r in records}
+        return {k: cache[k] for k in keys}
 
     def __call__(self, requests: List[Dict[str, Any]]) -> None:
         """Prompt builder: caption each request's source ``image``."""

@@ -162,3 +162,30 @@ def test_summariser_needs_its_words(llm):
         LLMSummariser(model=model, tokenizer=tok, body_parts=PARTS)
     with pytest.raises(ValueError, match='body_parts'):
         LLMSummariser(model=model, tokenizer=tok, instruction=INSTRUCTION)
+
+
+def test_captions_by_relative_path_feed_the_finetune_dataset(tmp_path):
+    """caption_records(relative_to=root) writes {relpath: caption}, the file
+    CaptionedImageDataset(data_root=root) reads (was keyed by record key)."""
+    from synthgen.finetune import CaptionedImageDataset
+    from synthgen.testing import tiny_blip2
+    model, processor = tiny_blip2()
+    root = tmp_path / 'veri'
+    (root / 'image_train').mkdir(parents=True)
+    records = []
+    for i, im in enumerate(_images(3)):
+        p = root / 'image_train' / f'000{i}_c001.jpg'
+        Image.fromarray(im).save(p)
+        records.append(dict(key=f'{i:08d}', source=str(p)))
+    cache = str(root / 'captions.json')
+    cap = VLMCaptioner(model=model, processor=processor, model_type='blip2',
+                       question='', max_new_tokens=4, cache_file=cache)
+    out = cap.caption_records(records, relative_to=str(root))
+    assert list(out) == [f'image_train/000{i}_c001.jpg' for i in range(3)]
+    assert out == json.load(open(cache))
+    assert list(out.values()) == cap.caption([r['source'] for r in records])
+    ds = CaptionedImageDataset(str(root), 'captions.json', size=(16, 16))
+    assert [d['caption'] for d in ds.data_list] == list(out.values())
+    with pytest.raises(ValueError, match='not inside'):
+        cap.caption_records([dict(key='x', source=str(tmp_path / 'a.jpg'))],
+                            relative_to=str(root))

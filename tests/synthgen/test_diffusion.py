@@ -134,3 +134,30 @@ def test_compile_switch(t2i_components):
     out = gen([dict(prompt='a car', seed=3)])[0]['image']
     assert isinstance(gen.pipe.unet, torch._dynamo.eval_frame.OptimizedModule)
     assert np.abs(out.astype(int) - ref).max() <= 1
+
+
+def test_default_adapter_applies_when_the_request_names_none(tmp_path):
+    """A fine-tuned LoRA used for every image (Vehicle-Diff): requests need
+    not name it; adapter=None in a request still means the base model."""
+    import torch
+    from peft import LoraConfig
+    from synthgen.generators.adapters import save_lora_adapter
+    comps = tiny_sd_components()
+    unet = comps['unet']
+    unet.add_adapter(LoraConfig(r=2, lora_alpha=2, init_lora_weights='gaussian',
+                                target_modules=['to_q', 'to_v']),
+                     adapter_name='ft')
+    with torch.no_grad():
+        for n, p in unet.named_parameters():
+            if 'lora_B' in n:
+                p.normal_(0, 0.5)
+    save_lora_adapter(unet, 'ft', str(tmp_path / 'ft'))
+    gen = DiffusersText2Image(components=tiny_sd_components(),
+                              lora=dict(ft=str(tmp_path / 'ft')),
+                              default_adapter='ft', **SIZE)
+    req = dict(prompt='a red car', seed=1)
+    implicit, explicit, base = gen([req, dict(req, adapter='ft'),
+                                    dict(req, adapter=None)])
+    np.testing.assert_array_equal(implicit['image'], explicit['image'])
+    assert not np.array_equal(implicit['image'], base['image'])
+    assert implicit['meta']['adapter'] == 'ft'

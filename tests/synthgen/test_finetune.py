@@ -188,3 +188,72 @@ def test_tools_finetune_cli_two_cpu_processes(tmp_path):
     assert 'Iter(train) [2/2]' in log
     assert (work / 'adapters' / 'default' /
             'pytorch_lora_weights.safetensors').is_file()
+
+
+def test_lora_target_modules_regex_list_and_decoder(tmp_path):
+    """A string is a regex (was split into characters by list()); 'decoder'
+    puts LoRA on the up-blocks' attention only (Vehicle-Diff)."""
+    from synthgen.finetune.model import DECODER_TARGETS, lora_target_modules
+    assert lora_target_modules('decoder') == DECODER_TARGETS
+    assert lora_target_modules(r'.*attn1\.to_q') == r'.*attn1\.to_q'
+    assert lora_target_modules(('to_q', 'to_v')) == ['to_q', 'to_v']
+    with pytest.raises(TypeError, match='target_modules'):
+        lora_target_modules(['to_q', 3])
+
+    def lora_layers(targets):
+        model = DiffusionLoRAModel(
+            components=tiny_sd_components(scheduler='ddpm'),
+            lora=dict(rank=2, target_modules=targets))
+        return sorted({n.split('.lora_')[0] for n, _ in
+                       model.unet.named_parameters() if 'lora_A' in n})
+
+    decoder = lora_layers('decoder')
+    # tiny UNet (layers_per_block=1): up block 0 has 2 attentions of one
+    # transformer layer, each with attn1 and attn2 of 4 projections
+    assert len(decoder) == 2 * 2 * 4
+    assert all(n.startswith('up_blocks.0.attentions.') for n in decoder)
+    everywhere = lora_layers(['to_q', 'to_k', 'to_v', 'to_out.0'])
+    assert set(decoder) < set(everywhere)
+    assert any(n.startswith('down_blocks') for n in everywhere)
+    assert any(n.startswith('mid_block') for n in everywhere)
+    only_q = lora_layers(r'.*up_blocks.*attn1\.to_q')
+    assert only_q == [n for n in decoder if n.endswith('attn1.to_q')]
+
+
+def test_sdxl_lora_finetune_two_text_encoders(tmp_path):
+    import copy
+
+    from diffusers import DDPMScheduler, StableDiffusionXLPipeline
+    from synthgen.testing import tiny_sdxl_components
+    ds = CaptionedImageDataset(make_folder(str(tmp_path / 'data')),
+                               size=(16, 16), flip_prob=0.0)
+    comps = tiny_sdxl_components()
+    train_comps = dict(copy.deepcopy(comps), scheduler=DDPMScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear',
+        num_train_timesteps=1000))
+    model = DiffusionLoRAModel(components=train_comps,
+                               lora=dict(rank=4, target_modules='decoder'))
+    assert model.sdxl
+    hidden, pooled = model.encode_text(['a red car'])
+    # SDXL conditioning: both encoders' hidden states side by side (32 + 32)
+    # and the projection model's pooled embedding; the pipeline agrees
+    pipe = StableDiffusionXLPipeline(**comps)
+    ref, _, ref_pooled, _ = pipe.encode_prompt(
+        'a red car', device='cpu', do_classifier_free_guidance=False)
+    torch.testing.assert_close(hidden, ref)
+    torch.testing.assert_close(pooled, ref_pooled)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all('lora_' in n and n.startswith('unet.up_blocks')
+                             for n in trainable)
+    before = fixed_loss(model, ds)
+    train(model, ds, tmp_path / 'work', iters=4)
+    assert fixed_loss(model, ds) < before
+
+    folder = tmp_path / 'work' / 'adapters' / 'default'
+    gen = DiffusersText2Image(components=comps,
+                              lora=dict(tuned=str(folder)), **GEN)
+    req = dict(prompt='a red car driving down the road.', seed=0)
+    base, tuned, base2 = gen([req, dict(req, adapter='tuned'), req])
+    assert type(gen.pipe).__name__ == 'StableDiffusionXLPipeline'
+    assert not np.array_equal(base['image'], tuned['image'])
+    np.testing.assert_array_equal(base['image'], base2['image'])

@@ -5,9 +5,10 @@ from .bnneck_head import (AuxClassifierHead, BaseReIDHead, BNNeck, BNNeckHead,
 from .classifiers import CosineClassifier, LinearClassifier
 from .deen_head import DEENHead
 from .clothes_head import ClothesClassifierHead
+from .pcb import PartPool, PCBHead
 
 __all__ = [
     'BaseReIDHead', 'BNNeck', 'BNNeckHead', 'MultiHeadAttentionHead',
     'AuxClassifierHead', 'LinearClassifier', 'CosineClassifier',
-    'ClothesClassifierHead', 'DEENHead'
+    'ClothesClassifierHead', 'DEENHead', 'PartPool', 'PCBHead'
 ]
