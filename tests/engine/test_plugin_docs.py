@@ -113,6 +113,7 @@ test_dataloader = dict(num_workers=0, persistent_workers=False)
 test_evaluator = dict(_delete_=True, type='ReIDMetric', protocol='other_camera',
                       rerankers=[dict(type='ShiftReranker', shift=0.5)])
 train_cfg = dict(max_epochs=1, val_interval=10)
+default_hooks = dict(logger=dict(interval=1))
 '''
 
 

@@ -163,6 +163,9 @@ def test_deterministic_generator_is_reported(tmp_path, caplog):
         def read(self, rec):
             return {}
 
+        def describe(self):
+            return dict(type='Source')
+
     pipe = GenerationPipeline(source=Source(), generator=Constant(),
                               writer=dict(out_dir=str(tmp_path / 'o'),
                                           img_format='png', fsync=False),
