@@ -109,7 +109,7 @@ def test_bad_checkpoints_through_test_tool(tmp_path, toy_market):
     marker = tmp_path / 'PWNED'
     evil = tmp_path / 'evil.pth'
     with open(evil, 'wb') as f:
-        pickle.dump({'state_dict': _Evil(marker)}, f)
+        pickle.dump({'state_dict': _Evil(marker)}, f, protocol=2)
     zero = tmp_path / 'zero.pth'
     zero.write_bytes(b'')
     rand = tmp_path / 'random.pth'
@@ -136,7 +136,9 @@ def test_bad_checkpoints_through_test_tool(tmp_path, toy_market):
                     '--work-dir', tmp_path / 'w2', '--cfg-options',
                     f'data_root={toy_market}', 'train_cfg.max_epochs=1',
                     'train_dataloader.num_workers=0',
-                    'train_dataloader.persistent_workers=False', env=env)
+                    'train_dataloader.persistent_workers=False',
+                    'train_dataloader.batch_size=4',
+                    'train_dataloader.sampler.num_instances=2', env=env)
     assert_user_error(proc, str(evil), 'refused')
     assert not marker.exists()
 

@@ -58,12 +58,13 @@ def safe_load(filename: str, map_location='cpu'):
         return torch.load(filename, map_location=map_location,
                           weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()
-        detail = next((ln for ln in first if 'Unsupported global' in ln),
-                      first[0] if first else '')
+        import re
+        glob = re.search(r'GLOBAL ([\w.]+)', str(exc))
+        detail = f'it asks to run {glob.group(1)}' if glob \
+            else 'it is not a plain weights file'
         raise CheckpointError(
-            f'{filename}: refused to load (it is not a plain weights file: '
-            f'{detail.strip()[:200]}); only tensors, numbers and mmengine '
+            f'{filename}: refused to load ({detail}); only tensors, numbers '
+            'and mmengine '
             'training state are loaded') from exc
     except (RuntimeError, EOFError, ValueError, OSError, KeyError,
             AttributeError, IndexError) as exc:
