@@ -138,6 +138,7 @@ def test_bad_checkpoints_through_test_tool(tmp_path, toy_market):
                     'train_dataloader.num_workers=0',
                     'train_dataloader.persistent_workers=False',
                     'train_dataloader.batch_size=4',
+                    'train_dataloader.sampler.batch_size=4',
                     'train_dataloader.sampler.num_instances=2', env=env)
     assert_user_error(proc, str(evil), 'refused')
     assert not marker.exists()
