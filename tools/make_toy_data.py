@@ -19,16 +19,33 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from reidkit.utils.cli import ReIDInputError, run_cli  # noqa: E402
 from synthgen.toyworld import KINDS, make_dataset  # noqa: E402
 
 
 def parse_knobs(items):
+    """``NAME=VALUE`` strings -> ``{name: number}``; a bad one names the knob."""
+    import dataclasses
+    import difflib
+    from synthgen.toyworld.world import Knobs
+    names = [f.name for f in dataclasses.fields(Knobs)]
     knobs = {}
     for item in items or []:
         if '=' not in item:
-            raise SystemExit(f'--knob {item!r}: expected NAME=VALUE')
+            raise ReIDInputError(f'--knob {item!r}: expected NAME=VALUE')
         k, v = item.split('=', 1)
-        knobs[k] = float(v) if k != 'vehicle_group_size' else int(v)
+        if k not in names:
+            close = difflib.get_close_matches(k, names, n=3)
+            hint = f' Did you mean {", ".join(close)}?' if close else ''
+            raise ReIDInputError(f'--knob {item!r}: no knob named {k!r}.'
+                             f'{hint} Knobs: {", ".join(names)}')
+        kind = int if k == 'vehicle_group_size' else float
+        try:
+            knobs[k] = kind(v)
+        except ValueError:
+            raise ReIDInputError(f'--knob {item!r}: {k} expects '
+                             f'{"an integer" if kind is int else "a number"}'
+                             f', got {v!r}') from None
     return knobs
 
 
@@ -52,9 +69,9 @@ def main(argv=None):
                      size=args.size, workers=args.workers, overwrite=args.overwrite,
                      knobs=parse_knobs(args.knob), verbose=True)
     except (ValueError, FileExistsError) as e:
-        raise SystemExit(f'error: {e}')
+        raise ReIDInputError(str(e)) from e
     print(f'done in {time.perf_counter() - t0:.2f}s')
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

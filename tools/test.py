@@ -26,6 +26,9 @@ def parse_args(argv=None):
                         help='rank lists of the N worst and N best queries')
     parser.add_argument('--show-topk', type=int, default=10,
                         help='gallery images per rank list')
+    parser.add_argument('--non-strict', action='store_true',
+                        help='load a checkpoint whose keys or shapes do not '
+                        'all fit the model (default: stop and list them)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
     parser.add_argument('--launcher', default='none',
@@ -43,6 +46,9 @@ def main(argv=None):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args.config, args.cfg_options, work_dir=args.work_dir)
     setup_runtime(cfg, args.launcher)
+    if args.non_strict:
+        from reidkit.engine.checkpoint import set_strict_loading
+        set_strict_loading(False)
     rank_list = dict(dir=args.show_dir, num=args.show_num,
                      topk=args.show_topk) if args.show_dir else None
     stage = TestStage(name='test', cfg=cfg, checkpoint=args.checkpoint,

@@ -69,7 +69,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
+    from .config_check import read_config
+    cfg = read_config(path, cfg_options)
     if cfg_options:
         old = {k: cfg.get(k) for k in cfg_options
                if '.' not in k and isinstance(cfg.get(k), str)

@@ -9,11 +9,15 @@ from __future__ import annotations
 import logging
 import math
 import os
+import os.path as osp
+import pickle
 from typing import Dict, Iterable, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ...utils.cli import ReIDInputError
 
 logger = logging.getLogger('reidkit')
 
@@ -22,6 +26,51 @@ STRIP_PREFIXES = ('module.', 'backbone.', 'model.', 'base.', 'encoder.')
 #: classifier keys of ImageNet checkpoints (torchvision, IBN-Net, timm,
 #: mmpretrain)
 DROP_PREFIXES = ('fc.', 'head.', 'classifier.', 'last_linear.', 'head.fc.')
+
+
+class CheckpointError(ReIDInputError, ValueError):
+    """A checkpoint that cannot be read safely, or does not fit the model."""
+
+
+def safe_load(filename: str, map_location='cpu'):
+    """``torch.load(filename, weights_only=True)``, with one clear error.
+
+    ``weights_only=True`` is passed explicitly, so the environment
+    (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``) cannot turn the safe unpickler
+    off: a pickle that would run code is refused, never executed.
+
+    Args:
+        filename (str): a local checkpoint file.
+        map_location: as for :func:`torch.load`.
+
+    Raises:
+        CheckpointError: an empty, truncated, corrupt or unsafe file.
+
+    Example:
+        >>> state = safe_load('work_dirs/x/epoch_1.pth')
+    """
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint not found: {filename}')
+    if osp.getsize(filename) == 0:
+        raise CheckpointError(f'{filename}: empty file (0 bytes), not a '
+                              'checkpoint')
+    try:
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
+    except pickle.UnpicklingError as exc:
+        import re
+        glob = re.search(r'GLOBAL ([\w.]+)', str(exc))
+        detail = f'it asks to run {glob.group(1)}' if glob \
+            else 'it is not a plain weights file'
+        raise CheckpointError(
+            f'{filename}: refused to load ({detail}); only tensors, numbers '
+            'and mmengine '
+            'training state are loaded') from exc
+    except (RuntimeError, EOFError, ValueError, OSError, KeyError,
+            AttributeError, IndexError) as exc:
+        raise CheckpointError(
+            f'{filename}: not a readable checkpoint (truncated or corrupt: '
+            f'{type(exc).__name__}: {str(exc).splitlines()[0][:150] if str(exc) else "no data"})') from exc
 
 
 def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
@@ -40,7 +89,7 @@ def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
         from safetensors.torch import load_file
         sd = load_file(path)
     else:
-        sd = torch.load(path, map_location='cpu', weights_only=True)
+        sd = safe_load(path)
     for key in ('state_dict', 'model', 'module'):
         if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
             sd = sd[key]
