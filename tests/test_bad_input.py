@@ -163,3 +163,26 @@ def test_bad_toy_knob(tmp_path, knob, words):
     proc = run_tool('make_toy_data.py', 'market1501', tmp_path / 'o',
                     '--knob', knob)
     assert_user_error(proc, *words)
+
+
+def test_too_few_identities_for_one_batch_is_a_user_error(tmp_path):
+    """A P x K batch needs more identities than the training set has: one
+    message with the sizes, exit 2, no traceback."""
+    import subprocess
+    import sys
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    data = tmp_path / 'tiny'
+    subprocess.run([sys.executable, osp.join(root, 'tools', 'make_toy_data.py'),
+                    'market1501', str(data), '--ids', '8', '--seed', '0',
+                    '--size', '32x16', '--workers', '1'], check=True,
+                   capture_output=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, 'tools/train.py',
+         'configs/quickstart/toy_market_bot_r18.py', '--work-dir',
+         str(tmp_path / 'w'), '--cfg-options', f'data_root={data}',
+         'train_dataloader.num_workers=0',
+         'train_dataloader.persistent_workers=False'],
+        cwd=root, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert 'identities, fewer than the 8 identities per batch' in out.stderr
+    assert 'Traceback' not in out.stderr

@@ -19,6 +19,13 @@ import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
+from ..utils.cli import ReIDInputError
+
+
+class DatasetTooSmallError(ReIDInputError, ValueError):
+    """The training set cannot fill one batch as the sampler is configured
+    (a user error: the message names the sizes; exit code 2 in the tools)."""
+
 
 def check_positive_int(name: str, value, owner: str) -> int:
     """``value`` as an int, or a ValueError naming ``owner`` and ``name``."""
@@ -109,7 +116,7 @@ class BaseBatchSampler(Sampler):
     def check_batches_per_rank(self) -> None:
         """Raise if an epoch would give this rank no batch at all."""
         if self.batches_per_rank == 0:
-            raise ValueError(
+            raise DatasetTooSmallError(
                 f'{type(self).__name__}: an epoch has only '
                 f'{self.num_batches} batch(es) of {self.batch_size}, fewer '
                 f'than the {self.world_size} ranks (round_up=False); use '

@@ -6,7 +6,7 @@ from typing import Optional, Sized
 import numpy as np
 
 from ..registry import SAMPLERS
-from .base import BaseBatchSampler, check_positive_int
+from .base import BaseBatchSampler, DatasetTooSmallError, check_positive_int
 from .labels import read_labels
 from .pk import PKStream, make_groups
 
@@ -51,7 +51,7 @@ class IdentityPool:
         self.owner = self.owner.reshape(-1)
         self.camid = None if camid is None else np.asarray(camid)
         if len(self.pids) < p:
-            raise ValueError(
+            raise DatasetTooSmallError(
                 f'{what} has {len(self.pids)} identities, fewer than the '
                 f'{p} identities per batch (batch_size / num_instances)')
         counts = np.bincount(self.owner, minlength=len(self.pids))
