@@ -7,7 +7,9 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config  # noqa: F401
+
+from reidkit.utils.config import load_config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import PARAM_SCHEDULERS
@@ -21,7 +23,7 @@ CFG = osp.join(ROOT, 'configs', 'dive')
 
 
 def _cfg(name):
-    return Config.fromfile(osp.join(CFG, name))
+    return load_config(osp.join(CFG, name))
 
 
 def test_every_dive_config_loads_with_its_protocol():

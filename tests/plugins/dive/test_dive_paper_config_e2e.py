@@ -55,10 +55,14 @@ def cfg_options(sysu, market, dive_root, sd):
     cfg = Config.fromfile(osp.join(ROOT, CONFIG))
     for loader in ('train', 'val', 'test'):
         key = f'{loader}_dataloader'
-        for i, step in enumerate(cfg[key].dataset.pipeline):
-            if 'size' in step:
-                opts.append(f'{key}.dataset.pipeline.{i}.size={SIZE}')
+        pipeline = cfg[key].dataset.pipeline
+        if not isinstance(pipeline, str):  # a late reference: via img_size
+            for i, step in enumerate(pipeline):
+                if 'size' in step:
+                    opts.append(f'{key}.dataset.pipeline.{i}.size={SIZE}')
         opts += [f'{key}.num_workers=0', f'{key}.persistent_workers=False']
+    if 'img_size' in cfg:
+        opts.append(f'img_size={SIZE}')
     return opts
 
 
