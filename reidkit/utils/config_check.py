@@ -209,6 +209,8 @@ def check_cfg_options(cfg: Config, cfg_options: dict) -> None:
                 raise ConfigError(
                     f'--cfg-options {dotted}: the config has no key '
                     f'{part!r}.{_closest(part, list(node) + list(RUNNER_SECTIONS))}')
+            if 'type' not in node:
+                break  # a plain dict takes new keys, nested ones too
             if i == len(parts) - 1 and _may_add(node, part, parts[i - 1]):
                 break
             raise ConfigError(
