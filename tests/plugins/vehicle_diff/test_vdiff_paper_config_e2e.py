@@ -104,13 +104,16 @@ def cfg_options(data_root, library, models):
         'train_cfg.val_interval=10', 'default_hooks.logger.interval=1',
     ]
     cfg = Config.fromfile(osp.join(ROOT, CONFIG))
+    if 'img_size' in cfg:  # the pipelines refer to it late ('${img_size}')
+        opts.append('img_size=(64,64)')
     for name in ('train_pipeline', 'test_pipeline'):
         for i, step in enumerate(cfg[name]):
-            if 'size' in step:
+            if 'size' in step and not isinstance(step['size'], str):
                 opts.append(f'{name}.{i}.size=(64,64)')
     for loader in ('val', 'test'):
-        for i, step in enumerate(cfg[f'{loader}_dataloader'].dataset.pipeline):
-            if 'size' in step:
+        pipeline = cfg[f'{loader}_dataloader'].dataset.pipeline
+        for i, step in enumerate([] if isinstance(pipeline, str) else pipeline):
+            if 'size' in step and not isinstance(step['size'], str):
                 opts.append(f'{loader}_dataloader.dataset.pipeline.{i}.size='
                             '(64,64)')
     for loader in ('train', 'val', 'test'):
