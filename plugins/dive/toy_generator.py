@@ -11,10 +11,10 @@ from typing import Dict, List
 import numpy as np
 
 from synthgen.registry import GENERATORS
-from synthgen.toyworld.generator import _PERSON_ATTRS, ToyWorldRenderer
+from synthgen.toyworld.generator import PERSON_ATTRS, ToyWorldRenderer
 
 #: identity-level attributes (body and outfit); camera ones are the look's
-IDENTITY_KEYS = tuple(k for k, (table, _, _) in _PERSON_ATTRS.items()
+IDENTITY_KEYS = tuple(k for k, (table, _, _) in PERSON_ATTRS.items()
                       if table in ('id', 'outfit'))
 #: camera id of the single generic infrared look (no real camera has it)
 GENERIC_IR_CAMERA = 1000

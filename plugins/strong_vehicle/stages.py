@@ -21,7 +21,7 @@ from reidkit.models.data_preprocessor import uncollate
 from reidkit.registry import STAGES
 from reidkit.stages import Stage
 from reidkit.stages.base import StageConfigError, atomic_write_text
-from reidkit.stages.builtin import TestStage, _unique_name
+from reidkit.stages.builtin import TestStage, unique_run_name
 
 from .postprocess import (OrientationCameraKReciprocal, TrackGroupedRanking,
                           check_same_lists, flip_average, load_features,
@@ -108,7 +108,7 @@ class SaveFeaturesStage(TestStage):
                                     f'({ckpt}); run the train stage first')
         cfg = self.merged_cfg()
         cfg.work_dir = self.work_dir
-        cfg.experiment_name = _unique_name(self)
+        cfg.experiment_name = unique_run_name(self)
         cfg.load_from, cfg.resume = None, False
         fill_dataset_counts(cfg)
         runner = Runner.from_cfg(cfg)

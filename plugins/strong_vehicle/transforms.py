@@ -18,7 +18,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from PIL import Image, ImageOps
 
-from reidkit.datasets.transforms import _img
+from reidkit.datasets.transforms import results_image
 from reidkit.registry import TRANSFORMS
 
 
@@ -44,7 +44,7 @@ class ReIDRandomBlur(BaseTransform):
         self.prob, self.sigma = prob, sigma
 
     def transform(self, results: dict) -> dict:
-        img = _img(results, 'ReIDRandomBlur')
+        img = results_image(results, 'ReIDRandomBlur')
         if np.random.rand() < self.prob:
             results['img'] = cv2.GaussianBlur(img, (5, 5), self.sigma)
         return results
@@ -98,7 +98,7 @@ class ReIDRandomPatch(BaseTransform):
         return None
 
     def transform(self, results: dict) -> dict:
-        img = _img(results, 'ReIDRandomPatch')
+        img = results_image(results, 'ReIDRandomPatch')
         h, w = img.shape[:2]
         size = self._patch_size(h, w)
         if size is not None:
@@ -190,7 +190,7 @@ class ReIDAugMix(BaseTransform):
         self.ops = list(ops)
 
     def transform(self, results: dict) -> dict:
-        img = _img(results, 'ReIDAugMix')
+        img = results_image(results, 'ReIDAugMix')
         if np.random.rand() >= self.prob:
             return results
         ws = np.float32(np.random.dirichlet([self.coeff] * self.width))

@@ -47,7 +47,8 @@ def _pair(size: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
     return size
 
 
-def _img(results: dict, name: str) -> np.ndarray:
+def results_image(results: dict, name: str) -> np.ndarray:
+    """The HxWx3 uint8 image of a pipeline's ``results`` (for transforms)."""
     img = results.get('img')
     if img is None:
         raise KeyError(f"{name}: results has no 'img'; put LoadReIDImage "
@@ -106,7 +107,7 @@ class ReIDResize(BaseTransform):
         self.interpolation = interpolation
 
     def transform(self, results: dict) -> dict:
-        img = _img(results, 'ReIDResize')
+        img = results_image(results, 'ReIDResize')
         h, w = self.size
         if img.shape[:2] != (h, w):
             img = cv2.resize(img, (w, h),
@@ -139,7 +140,7 @@ class ReIDPad(BaseTransform):
         self.padding, self.fill, self.mode = int(padding), fill, mode
 
     def transform(self, results: dict) -> dict:
-        img = _img(results, 'ReIDPad')
+        img = results_image(results, 'ReIDPad')
         p = self.padding
         width = ((p, p), (p, p), (0, 0))
         if self.mode == 'constant':
@@ -164,7 +165,7 @@ class ReIDRandomCrop(BaseTransform):
         self.size = _pair(size, 'ReIDRandomCrop')
 
     def transform(self, results: dict) -> dict:
-        img = _img(results, 'ReIDRandomCrop')
+        img = results_image(results, 'ReIDRandomCrop')
         h, w = self.size
         H, W = img.shape[:2]
         if H < h or W < w:
@@ -190,7 +191,7 @@ class ReIDRandomFlip(BaseTransform):
         self.prob = prob
 
     def transform(self, results: dict) -> dict:
-        img = _img(results, 'ReIDRandomFlip')
+        img = results_image(results, 'ReIDRandomFlip')
         flip = bool(np.random.rand() < self.prob)
         if flip:
             img = np.ascontiguousarray(img[:, ::-1])
@@ -244,7 +245,7 @@ class ReIDRandomErasing(BaseTransform):
         self.max_attempts = max_attempts
 
     def transform(self, results: dict) -> dict:
-        img = _img(results, 'ReIDRandomErasing')
+        img = results_image(results, 'ReIDRandomErasing')
         results['erase_box'] = None
         if np.random.rand() >= self.prob:
             return results
@@ -299,7 +300,7 @@ class ReIDColorJitter(BaseTransform):
         self.saturation, self.hue, self.prob = saturation, hue, prob
 
     def transform(self, results: dict) -> dict:
-        img = _img(results, 'ReIDColorJitter')
+        img = results_image(results, 'ReIDColorJitter')
         if np.random.rand() >= self.prob:
             return results
         pil = Image.fromarray(img)
@@ -359,7 +360,7 @@ class PackReIDInputs(BaseTransform):
         self.with_attributes = with_attributes
 
     def transform(self, results: dict) -> dict:
-        img = _img(results, 'PackReIDInputs')
+        img = results_image(results, 'PackReIDInputs')
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
         inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))

@@ -42,7 +42,7 @@ def merge_overrides(cfg: Config, overrides: Optional[dict]) -> Config:
 _RUN_COUNTER = [0]
 
 
-def _unique_name(stage: Stage) -> str:
+def unique_run_name(stage: Stage) -> str:
     """mmengine keys loggers and visualizers by experiment name: one each."""
     _RUN_COUNTER[0] += 1
     return f"{stage.name}_{time.strftime('%Y%m%d_%H%M%S')}_{_RUN_COUNTER[0]}"
@@ -178,7 +178,7 @@ class _RunnerStage(Stage):
     def stage_cfg(self) -> Config:
         cfg = merge_overrides(self.cfg, self.overrides)
         cfg.work_dir = self.work_dir
-        cfg.experiment_name = _unique_name(self)
+        cfg.experiment_name = unique_run_name(self)
         return cfg
 
     def fingerprint(self) -> Any:
@@ -357,7 +357,7 @@ class TestStage(_RunnerStage):
                 'missing); run the train stage first')
         cfg = self.merged_cfg()
         cfg.work_dir = self.work_dir
-        cfg.experiment_name = _unique_name(self)
+        cfg.experiment_name = unique_run_name(self)
         cfg.load_from, cfg.resume = ckpt, False
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
             return self._run_test(cfg, ckpt)
@@ -458,7 +458,7 @@ class FinetuneStage(Stage):
         import synthgen.finetune  # noqa: F401  registers model/dataset/hooks
         cfg = copy.deepcopy(self.ft_cfg)
         cfg.work_dir = self.work_dir
-        cfg.experiment_name = _unique_name(self)
+        cfg.experiment_name = unique_run_name(self)
         cfg.launcher = self.cfg.get('launcher', 'none')
         cfg.resume = bool(self.resume)
         if dist.is_available() and dist.is_initialized() and \

@@ -17,7 +17,7 @@ from .vocab import (BAGS, BUILDS, COLOR_NAMES, FACE_MARKS, HAIR_COLOR_NAMES,
                     WEATHERS, lookup)
 
 # readable attribute -> (table, field, vocabulary)
-_PERSON_ATTRS = {
+PERSON_ATTRS = {
     'build': ('id', 'build', BUILDS), 'skin_tone': ('id', 'skin', SKIN_TONE_NAMES),
     'hair_style': ('id', 'hair_style', HAIR_STYLES),
     'hair_color': ('id', 'hair_color', HAIR_COLOR_NAMES),
@@ -116,7 +116,7 @@ class ToyWorldRenderer:
                              "'seed' and optional 'attributes'")
         attrs = dict(req.get('attributes') or {})
         seed = int(req['seed'])
-        table_map = _PERSON_ATTRS if self.kind == 'person' else _VEHICLE_ATTRS
+        table_map = PERSON_ATTRS if self.kind == 'person' else _VEHICLE_ATTRS
         allowed = set(table_map) | set(_SPECIAL[self.kind])
         bad = sorted(set(attrs) - allowed)
         if bad:
