@@ -48,6 +48,24 @@ CONFIGS = [
     ('+ refinement', None, ''),  # the previous run's refined scores
 ]
 
+def run_options(config: str, data_root: str, seed: int, data_dir: str,
+                epochs: int = None) -> Dict[str, object]:
+    """The ``--cfg-options`` one ablation run gives ``config``.
+
+    ``dlcr_root`` (where generated data are shared between runs) is set only
+    for the configs that declare it: the CAL baseline has none, and an
+    option naming an unknown key is an error.
+    """
+    from mmengine import Config
+    options = {'data_root': data_root, 'randomness.seed': seed,
+               'randomness.deterministic': False, 'log_level': 'WARNING'}
+    if 'dlcr_root' in Config.fromfile(osp.join(ROOT, config)):
+        options['dlcr_root'] = data_dir
+    if epochs:
+        options['train_cfg.max_epochs'] = int(epochs)
+    return options
+
+
 def train_once(config: str, data_root: str, work_dir: str, seed: int,
                data_dir: str, epochs: int = None) -> Dict[str, float]:
     """Run one config's stages in this process; returns the test metrics.
@@ -58,11 +76,7 @@ def train_once(config: str, data_root: str, work_dir: str, seed: int,
     from reidkit.apis import load_config, setup_runtime
     from reidkit.stages import StageRunner, TestStage, build_stages
     from rich.console import Console
-    options = {'data_root': data_root, 'dlcr_root': data_dir,
-               'randomness.seed': seed, 'randomness.deterministic': False,
-               'log_level': 'WARNING'}
-    if epochs:
-        options['train_cfg.max_epochs'] = int(epochs)
+    options = run_options(config, data_root, seed, data_dir, epochs)
     cfg = load_config(osp.join(ROOT, config), options, work_dir=work_dir)
     setup_runtime(cfg, 'none')
     stages = build_stages(cfg)

@@ -1,5 +1,6 @@
 """The DLCR configs parse, inherit the CAL baselines and hold the paper's settings."""
 import os
+import os.path as osp
 
 import pytest
 from mmengine.config import Config
@@ -89,3 +90,23 @@ def test_toy_ablation_table_uses_sample_std():
     assert '| CAL baseline | 11.0 +- 1.4 | 21.0 +- 1.4 |' in table
     assert '+ refinement' not in table
     assert 'mAP 55.0 +- 7.1' in table
+
+
+def test_toy_ablation_options_load_with_every_config(tmp_path):
+    """The main job's options are accepted by each config it runs (an option
+    naming a key the config lacks is refused), and they reach the config."""
+    from plugins.dlcr.toy_ablation import CONFIGS, ROOT, run_options
+    from reidkit.apis import load_config
+    data_dir = str(tmp_path / 'data')
+    for _, config, _ in CONFIGS:
+        if config is None:
+            continue
+        options = run_options(config, 'data/toy/x', 3, data_dir, epochs=2)
+        cfg = load_config(osp.join(ROOT, config), options,
+                          work_dir=str(tmp_path / 'wd'))
+        assert cfg.randomness.seed == 3
+        assert cfg.train_cfg.max_epochs == 2
+        assert cfg.data_root == 'data/toy/x'
+        assert ('dlcr_root' in options) == ('/dlcr/' in config)
+        if 'dlcr_root' in options:
+            assert cfg.dlcr_root == data_dir
