@@ -19,8 +19,8 @@ install: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade "pip>=24"
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -qq --upgrade "pip>=24"
+	$(PY) -m pip install -qq -e ".[dev]"
 	@touch $(STAMP)
 
 toy: install
