@@ -56,6 +56,10 @@ class BadImageError(LayoutError):
 
 ON_BAD_IMAGE = ('error', 'skip')
 
+# (dataset class, split, on_bad_image, image paths) -> which files passed
+# ReIDDataset's check, for the life of the process
+_CHECKED: Dict[tuple, List[bool]] = {}
+
 
 def is_image(name: str) -> bool:
     """Whether a file name has an image extension (case-insensitive)."""
@@ -250,18 +254,27 @@ class ReIDDataset(BaseDataset):
         """``records`` whose image files pass :func:`inspect_image`.
 
         Bad files raise :class:`BadImageError` (or are dropped and reported
-        with ``on_bad_image='skip'``); degenerate sizes get one warning.
+        with ``on_bad_image='skip'``); degenerate sizes get one warning. The
+        verdict is kept for the process, so a dataset built twice (the tools
+        read the train set's counts first) checks and reports once.
         """
+        paths = tuple(r['img_path'] for r in records)
+        key = (type(self).__name__, split, self.on_bad_image, paths)
+        if key not in _CHECKED:
+            _CHECKED[key] = self._check_files(paths, split)
+        keep = _CHECKED[key]
+        return [r for r, ok in zip(records, keep) if ok]
+
+    def _check_files(self, paths: Sequence[str], split: str) -> List[bool]:
         name = f'{type(self).__name__} ({split})'
-        good, bad, odd = [], [], []
-        for r in records:
-            info = inspect_image(r['img_path'])
+        keep, bad, odd = [], [], []
+        for path in paths:
+            info = inspect_image(path)
+            keep.append(info.problem is None)
             if info.problem:
-                bad.append(f"{r['img_path']}: {info.problem}")
-                continue
-            if is_degenerate(info.size):
-                odd.append(f"{r['img_path']} ({info.size[0]}x{info.size[1]})")
-            good.append(r)
+                bad.append(f'{path}: {info.problem}')
+            elif is_degenerate(info.size):
+                odd.append(f'{path} ({info.size[0]}x{info.size[1]})')
         if bad and self.on_bad_image == 'error':
             more = f' (and {len(bad) - 1} more)' if len(bad) > 1 else ''
             raise BadImageError(
@@ -278,7 +291,7 @@ class ReIDDataset(BaseDataset):
                       'side < 8 px or an aspect ratio > 10), e.g. '
                       + ', '.join(odd[:3]), logger='current',
                       level=logging.WARNING)
-        return good
+        return keep
 
     def prepare_data(self, idx):
         """Run the pipeline on sample ``idx``; with ``on_bad_image='skip'``
