@@ -110,6 +110,23 @@ def test_inspect_accepts_good_files(tmp_path):
     assert 'does not exist' in inspect_image(str(tmp_path / 'no.jpg')).problem
 
 
+def test_header_sizes_match_pil(tmp_path):
+    """The sizes read by hand from JPEG/PNG headers are PIL's."""
+    rng = np.random.RandomState(5)
+    for i in range(12):
+        h, w = rng.randint(1, 300, 2)
+        img = Image.fromarray(_rand((h, w, 3), seed=i))
+        kw = [dict(format='JPEG'), dict(format='JPEG', progressive=True),
+              dict(format='JPEG', exif=Image.Exif()), dict(format='PNG'),
+              dict(format='BMP'), dict(format='WEBP')][i % 6]
+        path = tmp_path / f'{i}.img'
+        img.save(path, **kw)
+        info = inspect_image(str(path))
+        assert info.problem is None, (kw, info)
+        with Image.open(path) as im:
+            assert info.size == im.size, kw
+
+
 # --------------------------------------------------------------- datasets
 def _market(root, bad=(), degenerate=()):
     """3 train ids x 2 images, 1 query, 2 gallery; ``bad`` names get broken
