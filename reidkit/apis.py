@@ -8,11 +8,11 @@ import os.path as osp
 from typing import Optional
 
 import torch
-from mmengine.config import Config, DictAction  # noqa: F401  (re-exported for tools)
+from mmengine.config import Config  # noqa: F401  (re-exported for tools)
 from mmengine.logging import print_log
 
 from .engine import init_distributed, register_checkpoint_safe_globals
-from .utils.config import load_config  # noqa: F401  (the tools' entry point)
+from .utils.config import DictAction, load_config  # noqa: F401  (for tools)
 
 
 def _dataset_metainfo(dataset_cfg) -> dict:

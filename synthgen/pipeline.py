@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 
-from synthgen.manifest import read_done_units
+from synthgen.manifest import parse_shard, shard_paths
 from synthgen.registry import FILTERS, GENERATORS, PROMPT_BUILDERS
 from synthgen.sources import SOURCES, BaseSource, to_rgb_array
-from synthgen.writer import ShardWriter
+from synthgen.writer import ShardWriter, broken_images, check_writable
 
 __all__ = ['GenerationPipeline', 'GenerationSummary', 'Unit', 'build_component',
            'plain_data']
@@ -303,7 +303,8 @@ class GenerationPipeline:
         return unit.seed * self.num_variants + variant
 
     def is_complete(self) -> bool:
-        """Whether every planned unit is committed under this plan."""
+        """Whether every planned unit is committed under this plan, with
+        every committed image file still there and readable."""
         plan_path = osp.join(self.out_dir, 'plan.json')
         if not osp.isfile(plan_path):
             return False
@@ -314,7 +315,12 @@ class GenerationPipeline:
                     return False
         except ValueError:
             return False
-        done = read_done_units(self.out_dir)
+        done = set()
+        for path in shard_paths(self.out_dir):
+            state = parse_shard(path)
+            if broken_images(self.out_dir, state.images):
+                return False
+            done.update(state.done)
         return all(u.id in done for u in self.plan())
 
     # ------------------------------------------------------------------- run
@@ -324,6 +330,8 @@ class GenerationPipeline:
         if rank is None or world_size is None:
             from mmengine.dist import get_dist_info
             rank, world_size = get_dist_info()
+        # an output that cannot be written stops the run before any work
+        check_writable(self.out_dir, 'generation output (writer.out_dir)')
         units = self.plan()
         # build everything before touching the output folder: a config typo
         # must not leave a plan.json behind

@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from synthgen.layouts import prcc as prcc_layout
+from synthgen.utils.image import ImageError, pil_to_rgb, read_rgb
 from synthgen.utils.registry import Registry
 
 __all__ = ['SOURCES', 'BaseSource', 'ImageFolderSource', 'PRCCSource',
@@ -52,7 +53,7 @@ class SourceError(ValueError):
 def to_rgb_array(image: Any) -> np.ndarray:
     """PIL image or array -> contiguous ``HxWx3`` uint8 RGB array."""
     if isinstance(image, Image.Image):
-        return np.asarray(image.convert('RGB'))
+        return pil_to_rgb(image)
     arr = np.asarray(image)
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=2)
@@ -68,12 +69,9 @@ def to_rgb_array(image: Any) -> np.ndarray:
 def load_image(path: str) -> np.ndarray:
     """Read an image file as ``HxWx3`` uint8 RGB, or stop naming the file."""
     try:
-        with Image.open(path) as img:
-            return np.asarray(img.convert('RGB'))
-    except FileNotFoundError:
-        raise SourceError(f'source image {path} does not exist') from None
-    except Exception as exc:  # PIL raises many types for corrupt files
-        raise SourceError(f'cannot read source image {path}: {exc}') from exc
+        return read_rgb(path)
+    except ImageError as exc:
+        raise SourceError(f'source image: {exc}') from None
 
 
 def load_mask(path: str, shape: Optional[Sequence[int]] = None) -> np.ndarray:

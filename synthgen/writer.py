@@ -13,8 +13,10 @@ Commit order for one work unit (what makes a SIGKILL at any moment safe):
 
 A unit is finished exactly when its ``unit_done`` record is in a shard. On
 resume (:meth:`ShardWriter.resume`) each rank cuts the uncommitted tail off its
-own shard and deletes, among the files of the units it owns, temporary files
-and images that no committed line references. Ranks own disjoint units
+own shard, checks the committed images of the units it owns (a file deleted
+or damaged since: the unit's block is taken out of the shard, so the unit runs
+again) and deletes, among the files of the units it owns, temporary files and
+images that no committed line references. Ranks own disjoint units
 (``unit % world_size == rank``), so they never touch each other's files.
 """
 from __future__ import annotations
@@ -24,16 +26,19 @@ import json
 import os
 import os.path as osp
 import re
+import tempfile
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
-from synthgen.manifest import (DONE_KIND, parse_shard, shard_path,
-                               shard_paths)
+from synthgen.manifest import (DONE_KIND, ManifestError, parse_shard,
+                               shard_path, shard_paths)
 from synthgen.sources import to_rgb_array
+from synthgen.utils.image import inspect_image
 
-__all__ = ['ShardWriter', 'PlanMismatchError']
+__all__ = ['ShardWriter', 'PlanMismatchError', 'OutputNotWritableError',
+           'check_writable', 'broken_images']
 
 _FORMATS = {'jpg': 'JPEG', 'jpeg': 'JPEG', 'png': 'PNG', 'webp': 'WEBP'}
 _NAME_RE = re.compile(r'(\d{8,})_(\d{3,})\.([a-z]+)(\.tmp)?$')
@@ -41,6 +46,60 @@ _NAME_RE = re.compile(r'(\d{8,})_(\d{3,})\.([a-z]+)(\.tmp)?$')
 
 class PlanMismatchError(RuntimeError):
     """The output folder was written by a different generation plan."""
+
+
+class OutputNotWritableError(PermissionError):
+    """An output folder cannot be created or written (checked up front)."""
+
+
+def check_writable(path: str, what: str = 'output') -> None:
+    """Stop unless ``path`` (a folder, existing or not) can be written.
+
+    Creates nothing: the nearest existing folder on the way to ``path`` must
+    be a folder in which a file can be created (tried with a temporary file,
+    which also catches read-only file systems and a run as root).
+
+    Raises:
+        OutputNotWritableError: naming ``path`` and the folder at fault.
+    """
+    target = osp.abspath(path)
+    probe = target
+    while not osp.exists(probe) and osp.dirname(probe) != probe:
+        probe = osp.dirname(probe)
+    if not osp.isdir(probe):
+        raise OutputNotWritableError(
+            f'cannot write the {what} {path}: {probe} is a file, not a folder')
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.write-check-', dir=probe)
+    except OSError as exc:
+        where = 'it' if probe == target else probe
+        raise OutputNotWritableError(
+            f'cannot write the {what} {path}: {where} is not writable '
+            f'({exc.strerror})') from None
+    os.close(fd)
+    os.remove(tmp)
+
+
+def broken_images(out_dir: str, records) -> Dict[int, str]:
+    """Units whose committed image files are missing or unreadable.
+
+    Args:
+        out_dir (str): the manifest's folder (``path`` is relative to it).
+        records: committed image records (with ``unit`` and ``path``).
+
+    Returns:
+        dict: unit -> ``'<path>: <problem>'`` for its first bad image.
+    """
+    bad: Dict[int, str] = {}
+    for r in records:
+        unit = int(r.get('unit', -1))
+        if unit in bad or 'path' not in r:
+            continue
+        path = osp.join(out_dir, r['path'])
+        problem = inspect_image(path).problem
+        if problem:
+            bad[unit] = f'{path}: {problem}'
+    return bad
 
 
 def _fsync_dir(path: str) -> None:
@@ -168,11 +227,45 @@ class ShardWriter:
                 # cut the uncommitted tail (lines of an unfinished unit, or a
                 # line cut short) so the next block starts on a clean line
                 os.truncate(path, state.committed_bytes)
+            bad = broken_images(self.out_dir, [r for r in state.images
+                                               if self.owns(int(r['unit']))])
+            if bad:
+                self._drop_units(path, bad)
+                state.images = [r for r in state.images
+                                if int(r['unit']) not in bad]
             for unit, rec in state.done.items():
-                done.setdefault(unit, rec)
+                if unit not in bad:
+                    done.setdefault(unit, rec)
             referenced.update(r['path'] for r in state.images if 'path' in r)
         self._remove_orphans(referenced)
         return done
+
+    def _drop_units(self, path: str, bad: Dict[int, str]) -> None:
+        """Take the blocks of ``bad`` units out of this rank's shard (an
+        atomic rewrite), so they run again; another rank's shard is not ours
+        to rewrite, so there the run stops naming the file."""
+        first = next(iter(bad.values()))
+        if path != self.shard:
+            raise ManifestError(
+                f'{path}: committed image {first} is missing or unreadable, '
+                f'and this shard was written by another rank; resume with the '
+                'world size that wrote it, or delete the unit\'s lines')
+        from mmengine.logging import print_log
+        import logging
+        print_log(f'{self.out_dir}: {len(bad)} committed unit(s) have a '
+                  f'missing or unreadable image (e.g. {first}); they run '
+                  'again', logger='current', level=logging.WARNING)
+        with open(path, 'rb') as f:
+            lines = f.read().splitlines(keepends=True)
+        keep = [ln for ln in lines
+                if not ln.strip() or json.loads(ln).get('unit') not in bad]
+        tmp = f'{path}.rewrite'
+        with open(tmp, 'wb') as f:
+            f.write(b''.join(keep))
+            f.flush()
+            if self.fsync:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
 
     def _lock(self) -> None:
         """Hold an exclusive lock on this rank's shard (freed when we exit).

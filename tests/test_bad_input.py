@@ -186,3 +186,85 @@ def test_too_few_identities_for_one_batch_is_a_user_error(tmp_path):
     assert out.returncode == 2, out.stderr[-2000:]
     assert 'identities, fewer than the 8 identities per batch' in out.stderr
     assert 'Traceback' not in out.stderr
+
+
+# ------------------------------------------------------------ image files
+TINY_TRAIN = ['train_cfg.max_epochs=1', 'train_cfg.val_begin=2',
+              'train_dataloader.batch_size=4',
+              'train_dataloader.sampler.batch_size=4',
+              'train_dataloader.sampler.num_instances=2']
+
+
+def _broken_copy(toy_market, dest):
+    """A copy of the toy Market whose first two train images are a zero-byte
+    and a truncated JPEG; returns (root, [their paths])."""
+    import shutil
+    shutil.copytree(toy_market, dest)
+    train = sorted((dest / 'bounding_box_train').iterdir())
+    train[0].write_bytes(b'')
+    train[1].write_bytes(train[1].read_bytes()[:300])
+    return dest, [str(train[0]), str(train[1])]
+
+
+def test_bad_image_stops_train_naming_it(tmp_path, toy_market):
+    # a data_root with a space: kept intact through --cfg-options
+    root, bad = _broken_copy(toy_market, tmp_path / 'my data')
+    proc = run_tool('train.py', QUICK, '--stages', 'train', '--work-dir',
+                    tmp_path / 'w', '--cfg-options', f'data_root={root}',
+                    'train_dataloader.num_workers=0',
+                    'train_dataloader.persistent_workers=False', *TINY_TRAIN)
+    assert_user_error(proc, f'bad image {bad[0]}: the file is empty',
+                      '(and 1 more)', "on_bad_image='skip'")
+
+
+def test_bad_image_at_first_read_with_two_workers(tmp_path, toy_market):
+    """With the build-time check off, the first read finds it: one message
+    from the worker's error, not its traceback."""
+    root, bad = _broken_copy(toy_market, tmp_path / 'm')
+    proc = run_tool('train.py', QUICK, '--stages', 'train', '--work-dir',
+                    tmp_path / 'w', '--cfg-options', f'data_root={root}',
+                    'dataset_args.check_images=False',
+                    'train_dataloader.num_workers=2', *TINY_TRAIN)
+    line = assert_user_error(proc, 'cannot read image')
+    assert bad[0] in line or bad[1] in line, line
+
+
+def test_skip_bad_images_and_warn_degenerate_once(tmp_path, toy_market):
+    from PIL import Image
+    root, bad = _broken_copy(toy_market, tmp_path / 'm')
+    train = sorted((root / 'bounding_box_train').iterdir())
+    Image.new('RGB', (1, 1)).save(train[2], 'JPEG')
+    Image.new('RGB', (10, 4000)).save(train[3], 'JPEG')
+    proc = run_tool('train.py', QUICK, '--stages', 'train', '--work-dir',
+                    tmp_path / 'w', '--cfg-options', f'data_root={root}',
+                    'dataset_args.on_bad_image=skip',
+                    'train_dataloader.num_workers=0',
+                    'train_dataloader.persistent_workers=False', *TINY_TRAIN)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    skipped = [ln for ln in out.splitlines() if 'skipped 2 bad image(s)' in ln]
+    assert len(skipped) == 1 and all(b in skipped[0] for b in bad), out[-3000:]
+    odd = [ln for ln in out.splitlines() if 'of degenerate size' in ln]
+    assert len(odd) == 1 and '(train): 2 image(s)' in odd[0], odd
+    assert '(1x1)' in odd[0] and '(10x4000)' in odd[0]
+    assert (tmp_path / 'w' / 'epoch_1.pth').exists()
+
+
+# ------------------------------------------------------- --cfg-options
+def test_cfg_options_keep_spaces():
+    import argparse
+    from reidkit.utils.config import DictAction
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    opts = parser.parse_args(['--cfg-options', 'data_root=my data',
+                              'a=[1, 2]', 'b=(x y, [3,4])', 'c=True',
+                              'd=None', 'e=0.5', 'f=a,b', 'g="1, 2"'])
+    assert opts.cfg_options == {
+        'data_root': 'my data', 'a': [1, 2], 'b': ('x y', [3, 4]),
+        'c': True, 'd': None, 'e': 0.5, 'f': ['a', 'b'], 'g': '1, 2'}
+
+
+def test_missing_data_root_with_a_space_is_named(tmp_path):
+    proc = run_tool('train.py', QUICK, '--stages', 'train', '--work-dir',
+                    tmp_path / 'w', '--cfg-options', 'data_root=my data')
+    assert_user_error(proc, repr(osp.join(ROOT, 'my data')), 'does not exist')

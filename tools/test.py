@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
+from reidkit.utils.config import DictAction  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -6,7 +6,7 @@ with ``default_scope='reidkit'`` resolves ``type='Market1501'`` etc.
 """
 from . import transforms  # noqa: F401  (registers the transforms)
 from . import transforms_vi  # noqa: F401  (channel augmentation)
-from .base import LayoutError, ReIDDataset, scan_images
+from .base import BadImageError, LayoutError, ReIDDataset, scan_images
 from .ccvid import CCVID
 from .cityflow import CityFlowV2
 from .concat import ReIDConcatDataset
@@ -30,7 +30,7 @@ from .transforms import (LoadReIDImage, PackReIDInputs, ReIDColorJitter,
 from .transforms_vi import ReIDChannelExchange, ReIDJointChannelView
 
 __all__ = [
-    'ReIDDataset', 'LayoutError', 'scan_images', 'Market1501', 'DukeMTMC',
+    'ReIDDataset', 'LayoutError', 'BadImageError', 'scan_images', 'Market1501', 'DukeMTMC',
     'CUHK03NP', 'MSMT17', 'FineGPR', 'PRCC', 'LTCC', 'VCClothes', 'CCVID',
     'LaST', 'SYSUMM01', 'LLCM', 'VeRi776', 'VehicleID', 'CityFlowV2',
     'SyntheticDataset', 'ReIDConcatDataset', 'ManifestError',

@@ -17,9 +17,17 @@ by ``docs/conventions.md``:
 
 Layout problems raise :class:`LayoutError`, whose message names the missing
 folder or the bad file and shows the expected layout.
+
+Image files are checked when the list is built (``check_images``, cheap: the
+header and the file's last bytes, see :func:`synthgen.utils.image.inspect_image`):
+an empty, truncated or undecodable file raises :class:`BadImageError` naming
+it, or with ``on_bad_image='skip'`` is left out and reported (count and
+files). Degenerate crops (a side under 8 px, or longer than 10x the other)
+are reported in one warning with their count.
 """
 from __future__ import annotations
 
+import logging
 import os
 import os.path as osp
 import pickle
@@ -28,6 +36,9 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+
+from synthgen.utils.image import ImageError, inspect_image, is_degenerate
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.tif', '.tiff',
                   '.webp')
@@ -37,6 +48,17 @@ SPLITS = ('train', 'query', 'gallery', 'test')
 
 class LayoutError(ValueError):
     """A dataset folder does not have the layout its parser expects."""
+
+
+class BadImageError(LayoutError):
+    """A dataset lists image files that are empty, truncated or corrupt."""
+
+
+ON_BAD_IMAGE = ('error', 'skip')
+
+# (dataset class, split, on_bad_image, image paths) -> which files passed
+# ReIDDataset's check, for the life of the process
+_CHECKED: Dict[tuple, List[bool]] = {}
 
 
 def is_image(name: str) -> bool:
@@ -92,6 +114,13 @@ class ReIDDataset(BaseDataset):
             Default True.
         protocol (str, optional): Override the evaluation protocol name
             stored in ``metainfo``.
+        on_bad_image (str): ``'error'`` (default): an empty, truncated or
+            undecodable image stops with its path; ``'skip'``: such images
+            are left out (when the list is built, and a training image that
+            fails to decode later is replaced by another one) and reported.
+        check_images (bool): check every image file when the list is built
+            (one ``open`` and a header read per file). Default True; False
+            leaves the check to the first read.
         **kwargs: Passed to ``mmengine.dataset.BaseDataset`` (``indices``,
             ``serialize_data``, ``lazy_init``, ``max_refetch``...).
 
@@ -111,7 +140,14 @@ class ReIDDataset(BaseDataset):
                  pipeline: Sequence = (),
                  relabel: bool = True,
                  protocol: Optional[str] = None,
+                 on_bad_image: str = 'error',
+                 check_images: bool = True,
                  **kwargs):
+        if on_bad_image not in ON_BAD_IMAGE:
+            raise ValueError(f'{type(self).__name__}: on_bad_image must be '
+                             f'one of {ON_BAD_IMAGE}, got {on_bad_image!r}')
+        self.on_bad_image = on_bad_image
+        self.check_images = bool(check_images)
         if split not in SPLITS:
             raise ValueError(f'{type(self).__name__}: split must be one of '
                              f'{SPLITS}, got {split!r}')
@@ -208,8 +244,67 @@ class ReIDDataset(BaseDataset):
                     f'data_root {self.data_root!r} does not exist')
             records = self.parse_split(split)
             # junk images (pid -1) are dropped by every parser
-            self._raw_cache[split] = [r for r in records if r['pid'] >= 0]
+            records = [r for r in records if r['pid'] >= 0]
+            if self.check_images:
+                records = self._checked(records, split)
+            self._raw_cache[split] = records
         return self._raw_cache[split]
+
+    def _checked(self, records: List[dict], split: str) -> List[dict]:
+        """``records`` whose image files pass :func:`inspect_image`.
+
+        Bad files raise :class:`BadImageError` (or are dropped and reported
+        with ``on_bad_image='skip'``); degenerate sizes get one warning. The
+        verdict is kept for the process, so a dataset built twice (the tools
+        read the train set's counts first) checks and reports once.
+        """
+        paths = tuple(r['img_path'] for r in records)
+        key = (type(self).__name__, split, self.on_bad_image, paths)
+        if key not in _CHECKED:
+            _CHECKED[key] = self._check_files(paths, split)
+        keep = _CHECKED[key]
+        return [r for r, ok in zip(records, keep) if ok]
+
+    def _check_files(self, paths: Sequence[str], split: str) -> List[bool]:
+        name = f'{type(self).__name__} ({split})'
+        keep, bad, odd = [], [], []
+        for path in paths:
+            info = inspect_image(path)
+            keep.append(info.problem is None)
+            if info.problem:
+                bad.append(f'{path}: {info.problem}')
+            elif is_degenerate(info.size):
+                odd.append(f'{path} ({info.size[0]}x{info.size[1]})')
+        if bad and self.on_bad_image == 'error':
+            more = f' (and {len(bad) - 1} more)' if len(bad) > 1 else ''
+            raise BadImageError(
+                f'{name}: bad image {bad[0]}{more}; fix or remove it, or set '
+                "on_bad_image='skip' on the dataset (e.g. --cfg-options "
+                'dataset_args.on_bad_image=skip)')
+        if bad:
+            print_log(f'{name}: skipped {len(bad)} bad image(s): '
+                      + '; '.join(bad[:10])
+                      + (f'; ... {len(bad) - 10} more' if len(bad) > 10
+                         else ''), logger='current', level=logging.WARNING)
+        if odd:
+            print_log(f'{name}: {len(odd)} image(s) of degenerate size (a '
+                      'side < 8 px or an aspect ratio > 10), e.g. '
+                      + ', '.join(odd[:3]), logger='current',
+                      level=logging.WARNING)
+        return keep
+
+    def prepare_data(self, idx):
+        """Run the pipeline on sample ``idx``; with ``on_bad_image='skip'``
+        a training image that fails to decode returns None, so mmengine's
+        ``__getitem__`` fetches another sample instead."""
+        try:
+            return super().prepare_data(idx)
+        except ImageError as exc:
+            if self.on_bad_image != 'skip' or self.test_mode:
+                raise
+            print_log(f'{type(self).__name__}: skipped a bad image: {exc}',
+                      logger='current', level=logging.WARNING)
+            return None
 
     def _test_clothes_map(self) -> dict:
         keys = set()

@@ -136,7 +136,9 @@ class SyntheticDataset(ReIDDataset):
         domain (int): domain written on every sample. Default 1.
         committed_only (bool, optional): None (default) = only committed
             lines when any manifest has ``unit_done`` records.
-        check_files (bool): check every image exists. Default True.
+        check_files (bool): check every image exists (and, unless
+            ``check_images`` says otherwise, that it is readable, see
+            :class:`ReIDDataset`). Default True.
         **kwargs: See :class:`ReIDDataset`.
 
     Example:
@@ -182,6 +184,7 @@ class SyntheticDataset(ReIDDataset):
         self.domain = int(domain)
         self.committed_only = committed_only
         self.check_files = check_files
+        kwargs.setdefault('check_images', check_files)
         super().__init__(data_root or '/', split='train', relabel=False,
                          **kwargs)
 

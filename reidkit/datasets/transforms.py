@@ -28,6 +28,7 @@ from mmcv.transforms import BaseTransform
 from PIL import Image, ImageEnhance
 
 from reidkit.registry import TRANSFORMS
+from synthgen.utils.image import read_rgb
 
 # bag-of-tricks erases with this (CIFAR) mean; in uint8 pixels
 ERASE_MEAN = (0.4914, 0.4822, 0.4465)
@@ -60,9 +61,11 @@ def results_image(results: dict, name: str) -> np.ndarray:
 class LoadReIDImage(BaseTransform):
     """Read ``results['img_path']`` into an RGB uint8 (H, W, 3) array.
 
-    Greyscale (infrared) and palette images become 3 channels, alpha is
-    dropped. An unreadable or corrupt file raises ``OSError`` naming it.
-    Adds ``img``, ``img_shape`` and ``ori_shape``.
+    Decoding and conversion are :func:`synthgen.utils.image.read_rgb`'s:
+    greyscale (infrared) and palette images become 3 channels, 16-bit images
+    are scaled by 255/65535, alpha is dropped. An unreadable or corrupt file
+    raises ``ImageError`` (an ``OSError``) naming it. Adds ``img``,
+    ``img_shape`` and ``ori_shape``.
 
     Example:
         >>> LoadReIDImage()(dict(img_path='a.jpg'))['img'].shape
@@ -70,16 +73,7 @@ class LoadReIDImage(BaseTransform):
     """
 
     def transform(self, results: dict) -> dict:
-        path = results['img_path']
-        try:
-            with Image.open(path) as im:
-                im.load()  # decode now, so a truncated file fails here
-                img = np.asarray(im.convert('RGB'))
-        except FileNotFoundError:
-            raise OSError(f'LoadReIDImage: image file not found: {path}')
-        except Exception as exc:  # PIL raises several types for bad files
-            raise OSError(f'LoadReIDImage: cannot read image {path}: '
-                          f'{type(exc).__name__}: {exc}') from exc
+        img = read_rgb(results['img_path'])
         results['img'] = np.ascontiguousarray(img)
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]

@@ -283,7 +283,16 @@ class StageRunner:
             ) -> Dict[str, Any]:
         """Run the stages the plan runs, in order; return their results."""
         from mmengine.dist import barrier
+
+        from synthgen.writer import check_writable
         plans = list(plans) if plans is not None else self.plan()
+        # an output that cannot be written stops the run before any stage
+        # starts (not after hours of the stages before it)
+        check_writable(self.work_dir, 'work dir')
+        for p in plans:
+            if p.runs:
+                for out in p.stage.outputs():
+                    check_writable(out, f"output of stage '{p.stage.name}'")
         results: Dict[str, Any] = {}
         total = len(plans)
         for i, p in enumerate(plans, 1):

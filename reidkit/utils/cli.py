@@ -17,6 +17,7 @@ and keeps its traceback.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Callable
 
@@ -26,7 +27,13 @@ _INPUT_ERRORS = ('ReIDInputError', 'LayoutError', 'ManifestError',
                  'UnknownTypeError', 'SourceError', 'PlanMismatchError',
                  'FileNotFoundError', 'PermissionError', 'IsADirectoryError',
                  'NotADirectoryError', 'StageConfigError',
-                 'ConfigReferenceError', 'MissingExtraError')
+                 'ConfigReferenceError', 'MissingExtraError', 'ImageError')
+
+# how torch's DataLoader re-raises a worker's error: the worker's traceback
+# is text in the message, whose last 'module.Class: message' line (at the
+# start of a line) begins the error's own message
+_WORKER_TRACEBACK = 'Original Traceback (most recent call last):'
+_ERROR_LINE = re.compile(r'^(?:[\w.]+\.)?\w+: ', re.M)
 
 
 class ReIDInputError(Exception):
@@ -63,6 +70,11 @@ def _input_error(exc: BaseException):
 
 
 def _message(err: BaseException) -> str:
+    text = str(err.args[0]) if err.args else ''
+    if _WORKER_TRACEBACK in text:  # raised in a DataLoader worker
+        lines = list(_ERROR_LINE.finditer(text))
+        if lines:
+            return text[lines[-1].end():].strip()
     if isinstance(err, KeyError) and err.args:
         return str(err.args[0])
     if isinstance(err, OSError) and err.filename and \

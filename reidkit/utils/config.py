@@ -28,8 +28,9 @@ import re
 from typing import Any, Optional
 
 from mmengine.config import Config, ConfigDict
+from mmengine.config import DictAction as _MMDictAction
 
-__all__ = ['ConfigReferenceError', 'load_config', 'resolve_references',
+__all__ = ['ConfigReferenceError', 'DictAction', 'load_config', 'resolve_references',
            'substitute_variable', 'default_work_dir']
 
 _REF = re.compile(r'\$\{([A-Za-z_][\w.]*)\}')
@@ -40,6 +41,53 @@ class ConfigReferenceError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ''
+
+
+class DictAction(_MMDictAction):
+    """``--cfg-options KEY=VALUE ...``: mmengine's parsing, spaces kept.
+
+    mmengine's ``DictAction`` deletes every space of a value, so
+    ``data_root="my data"`` became ``'mydata'``. Here a value keeps its inner
+    spaces; only the spaces around list/tuple elements (``[a, b]``) and
+    around the whole value go. Lists, tuples, numbers, booleans and ``None``
+    parse as in mmengine.
+
+    Example:
+        >>> parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+        >>> # --cfg-options data_root='my data' model.size=[256, 128]
+    """
+
+    @staticmethod
+    def _parse_iterable(val: str) -> Any:
+        val = val.strip()
+        if len(val) >= 2 and val[0] == val[-1] and val[0] in '\'"':
+            return val[1:-1]  # a quoted value is a string, kept as written
+        if val[:1] + val[-1:] in ('()', '[]'):
+            items, is_tuple = val[1:-1], val[0] == '('
+        elif ',' in val:
+            items, is_tuple = val, False
+        else:
+            return _MMDictAction._parse_int_float_bool(val)
+        values = [DictAction._parse_iterable(v) for v in _split_top(items)]
+        return tuple(values) if is_tuple else values
+
+
+def _split_top(text: str) -> list:
+    """``text`` split at the commas outside brackets (empty parts dropped)."""
+    if text.count('(') != text.count(')') or \
+            text.count('[') != text.count(']'):
+        raise ValueError(f'--cfg-options: unbalanced brackets in {text!r}')
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in '([':
+            depth += 1
+        elif ch in ')]':
+            depth -= 1
+        elif ch == ',' and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p for p in parts if p.strip()]
 
 
 def default_work_dir(config_path: str) -> str:

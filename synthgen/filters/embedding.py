@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from synthgen.registry import FILTERS
+from synthgen.utils.image import read_rgb
 from .basic import FilterResult
 
 __all__ = ['EmbeddingSimilarityFilter']
@@ -117,7 +118,7 @@ class EmbeddingSimilarityFilter:
         out = []
         for im in images:
             if isinstance(im, str):
-                im = Image.open(im)
+                im = read_rgb(im)
             if isinstance(im, Image.Image):
                 im = np.asarray(im.convert('RGB'))
             out.append(np.asarray(im, dtype=np.uint8)[..., :3])

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from synthgen.utils.image import read_rgb
+
 from .registry import DATASETS
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
@@ -128,7 +130,7 @@ class CaptionedImageDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, idx: int) -> dict:
         info = self.data_list[idx]
-        img = self._resize_crop(Image.open(info['img_path']).convert('RGB'))
+        img = self._resize_crop(Image.fromarray(read_rgb(info['img_path'])))
         arr = np.asarray(img)
         if self.flip_prob > 0 and random.random() < self.flip_prob:
             arr = arr[:, ::-1]

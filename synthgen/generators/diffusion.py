@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from synthgen.registry import GENERATORS
+from synthgen.utils.image import read_rgb
 from .adapters import activate_lora, load_lora_adapters, load_textual_inversion
 
 __all__ = ['DiffusersText2Image', 'DiffusersInpainter', 'make_scheduler',
@@ -80,7 +81,7 @@ def _to_pil_rgb(img, key: str) -> Image.Image:
     if isinstance(img, (str, os.PathLike)):
         if not os.path.isfile(img):
             raise FileNotFoundError(f'request[{key!r}]: no image file {img!r}')
-        return Image.open(img).convert('RGB')
+        return Image.fromarray(read_rgb(img))
     arr = np.asarray(img)
     if arr.ndim == 2:
         arr = np.stack([arr] * 3, -1)

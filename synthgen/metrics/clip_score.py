@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from synthgen.utils.image import read_rgb
+
 __all__ = ['CLIPScore', 'clip_score']
 
 
@@ -61,7 +63,7 @@ class CLIPScore:
             ims = []
             for im in images[s:s + self.batch_size]:
                 if isinstance(im, str):
-                    im = Image.open(im)
+                    im = Image.fromarray(read_rgb(im))
                 if not isinstance(im, Image.Image):
                     im = Image.fromarray(np.asarray(im, dtype=np.uint8))
                 ims.append(self.preprocess(im.convert('RGB')))

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from synthgen.utils.image import read_rgb
+
 __all__ = ['FID', 'compute_fid', 'frechet_distance', 'INCEPTION_WEIGHTS_URL']
 
 #: The FID Inception-v3 weights in the format torchmetrics / torch-fidelity load.
@@ -32,7 +34,7 @@ def _to_uint8_nchw(images: Iterable[Any], size=None) -> torch.Tensor:
     out = []
     for im in images:
         if isinstance(im, str):
-            im = Image.open(im)
+            im = Image.fromarray(read_rgb(im))
         if isinstance(im, Image.Image):
             im = im.convert('RGB')
             if size is not None:

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from synthgen.registry import PROMPT_BUILDERS
+from synthgen.utils.image import read_rgb
 
 __all__ = ['VLMCaptioner', 'load_json_cache', 'save_json_cache']
 
@@ -48,7 +49,7 @@ def _as_pil(img) -> Image.Image:
     if isinstance(img, Image.Image):
         return img.convert('RGB')
     if isinstance(img, (str, os.PathLike)):
-        return Image.open(img).convert('RGB')
+        return Image.fromarray(read_rgb(img))
     return Image.fromarray(np.asarray(img, dtype=np.uint8)).convert('RGB')
 
 

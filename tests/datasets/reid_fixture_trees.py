@@ -1,7 +1,7 @@
 """Tiny benchmark trees in the official layouts, for the parser tests.
 
-Each ``build_<name>(root)`` writes zero-byte images (parsers never decode)
-and returns a :class:`Spec`: the dataset type, its kwargs, the hand-counted
+Each ``build_<name>(root)`` writes one tiny valid 16x8 JPEG per image (the
+datasets check every image file when they are built) and returns a :class:`Spec`: the dataset type, its kwargs, the hand-counted
 ``(num_pids, num_cams, num_clothes, num_images)`` of every split, and two
 ways to break the tree (a missing folder/file and a bad file name or line)
 with the text the error must contain.
@@ -15,10 +15,23 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Tuple
 
 
-def touch(path: str, data: bytes = b'') -> str:
+def _tiny_jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new('RGB', (8, 16), (90, 60, 30)).save(buf, 'JPEG')
+    return buf.getvalue()
+
+
+TINY_JPEG = _tiny_jpeg()
+
+
+def touch(path: str, data: bytes = None) -> str:
+    """Write ``data`` (default: a tiny valid JPEG) to ``path``."""
     os.makedirs(osp.dirname(path), exist_ok=True)
     with open(path, 'wb') as f:
-        f.write(data)
+        f.write(TINY_JPEG if data is None else data)
     return path
 
 

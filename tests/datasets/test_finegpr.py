@@ -3,6 +3,7 @@ import os
 import os.path as osp
 
 import pytest
+from reid_fixture_trees import TINY_JPEG
 
 from reidkit.datasets.base import LayoutError
 from reidkit.datasets.finegpr import (ID_ATTRIBUTES, FineGPR, viewpoint_code,
@@ -30,7 +31,8 @@ def _tree(root, names, csv=None):
     for n in names:
         path = osp.join(root, 'FineGPR', n[:4], n)
         os.makedirs(osp.dirname(path), exist_ok=True)
-        open(path, 'wb').close()
+        with open(path, 'wb') as f:
+            f.write(TINY_JPEG)  # datasets check image files when built
     if csv is not None:
         with open(osp.join(root, 'id_attributes.csv'), 'w') as f:
             f.write(csv)
