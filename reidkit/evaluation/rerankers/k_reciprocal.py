@@ -11,7 +11,9 @@ the query-expanded V); here
   triangle only when the matrix is symmetric, so half the products), keeps
   each row's ``k1 + 1`` nearest neighbours with their distances, its largest
   distance (the original normalises every row by it) and, for query rows, the
-  query-gallery distances that make the output;
+  query-gallery distances that make the output (on CPU each tile is only
+  compared with every item's running k-th distance, see
+  :func:`_knn_pass_threshold`);
 - the k-reciprocal sets and their 1/2-k1 expansion are computed from the
   neighbour lists alone (vectorised, in row blocks);
 - ``V`` (Gaussian-weighted expansion sets) and its k2 query expansion are
