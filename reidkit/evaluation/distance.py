@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from typing import Optional, Union
 
 import numpy as np
@@ -45,6 +46,12 @@ def as_features(x: ArrayLike, name: str = 'features') -> torch.Tensor:
 #: features are ~1e-7 off, a plain bfloat16 product ~1e-3
 FAST_MATMUL_TOLERANCE = 2e-5
 
+#: how much less CPU time the fast product must take on the checked sample
+#: (a second run of each) to be used: on an AVX2-only AMD EPYC the accurate
+#: mode is oneDNN's float32 kernel, ~25 % slower than MKL's (measured in
+#: benchmarks/README.md), on AVX512-BF16 CPUs it is ~2.2x faster
+FAST_MATMUL_MIN_SPEEDUP = 1.2
+
 
 @contextlib.contextmanager
 def _mkldnn_fp32_precision(mode: str):
@@ -69,6 +76,30 @@ def fast_mode_allowed(env: str) -> bool:
                                                             'no')
 
 
+def _matmul_cpu_time(rows: torch.Tensor, mode: Optional[str],
+                     num: int = 512) -> float:
+    """CPU seconds of ``rows[:num] @ rows[:num].T`` (after a warm-up run),
+    with oneDNN's float32 precision ``mode`` (None: unchanged)."""
+    r = rows[:num]
+    out = torch.empty(r.shape[0], r.shape[0])
+    with (_mkldnn_fp32_precision(mode) if mode else contextlib.nullcontext()):
+        torch.mm(r, r.T, out=out)
+        t0 = time.process_time()
+        torch.mm(r, r.T, out=out)
+        return time.process_time() - t0
+
+
+def _fast_mode_saves_time(rows: torch.Tensor, repeats: int = 3) -> bool:
+    """Is the fast mode :data:`FAST_MATMUL_MIN_SPEEDUP` faster on ``rows``?
+    The best of ``repeats`` interleaved timings of each mode (other jobs on
+    the cores make single timings noisy)."""
+    fast, strict = float('inf'), float('inf')
+    for _ in range(repeats):
+        fast = min(fast, _matmul_cpu_time(rows, 'bf16'))
+        strict = min(strict, _matmul_cpu_time(rows, None))
+    return fast * FAST_MATMUL_MIN_SPEEDUP <= strict
+
+
 def fast_matmul(x: torch.Tensor, enabled: bool = True, sample: int = 1024):
     """A context in which float32 products of rows of ``x`` run faster on CPU
     when that keeps float32 accuracy.
@@ -79,8 +110,10 @@ def fast_matmul(x: torch.Tensor, enabled: bool = True, sample: int = 1024):
     On other CPUs the same mode may round the inputs to bfloat16 (errors
     around 1e-3). So the mode is switched on only after a check on a sample of
     ``x``: the fast product must be within :data:`FAST_MATMUL_TOLERANCE`
-    (relative) of the strict one. Otherwise, on GPUs, for non-float32 data,
-    with ``enabled=False`` or with ``REIDKIT_FAST_MATMUL=0`` in the
+    (relative) of the strict one, and faster by
+    :data:`FAST_MATMUL_MIN_SPEEDUP` in CPU time (on AVX2-only CPUs the mode
+    is accurate but slower: oneDNN's float32 kernel). Otherwise, on GPUs,
+    for non-float32 data, with ``enabled=False`` or with ``REIDKIT_FAST_MATMUL=0`` in the
     environment (what an Intel AMX CPU, where the check fails, gets) the
     block runs unchanged.
 
@@ -107,6 +140,10 @@ def fast_matmul(x: torch.Tensor, enabled: bool = True, sample: int = 1024):
         return contextlib.nullcontext(False)
     scale = float(strict.abs().max()) or 1.0
     if float((fast - strict).abs().max()) / scale > FAST_MATMUL_TOLERANCE:
+        return contextlib.nullcontext(False)
+    # accurate is not enough: on CPUs without bf16 instructions (AVX2-only)
+    # the mode runs oneDNN's float32 kernel, slower than MKL's
+    if not _fast_mode_saves_time(rows):
         return contextlib.nullcontext(False)
     return _mkldnn_fp32_precision('bf16')
 

@@ -100,6 +100,26 @@ def test_fast_matmul_refused_when_the_check_fails(monkeypatch):
         assert on is False
 
 
+def test_fast_matmul_refused_when_not_faster(monkeypatch):
+    """An accurate fast mode that does not save CPU time is refused (on
+    AVX2-only CPUs it is oneDNN's slower float32 kernel); the products are
+    then the strict ones."""
+    from reidkit.evaluation import distance
+    x = torch.randn(300, 128)
+    strict = (x @ x.T).numpy()
+    monkeypatch.setattr(distance, 'FAST_MATMUL_TOLERANCE', float('inf'))
+    times = {'bf16': 1.0, None: 1.1}   # fast only 1.1x faster: refused
+    monkeypatch.setattr(distance, '_matmul_cpu_time',
+                        lambda rows, mode: times[mode])
+    with distance.fast_matmul(x) as on:
+        assert on is False
+        np.testing.assert_array_equal((x @ x.T).numpy(), strict)
+    times[None] = 2.0                   # 2x faster: taken where torch has it
+    setting = getattr(torch.backends.mkldnn.matmul, 'fp32_precision', None)
+    with distance.fast_matmul(x) as on:
+        assert on is (setting is not None)
+
+
 def test_fast_matmul_forced_off_by_environment(monkeypatch):
     from reidkit.evaluation.distance import fast_matmul
     x = torch.randn(300, 128)

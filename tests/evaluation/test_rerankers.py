@@ -370,3 +370,55 @@ def test_bf16_proposals_refused_fall_back_to_float32(monkeypatch):
     auto = KReciprocalReranker(k1=10, k2=3)
     np.testing.assert_allclose(auto(qf, gf), ref, atol=2e-6)
     assert auto.last_stats['proposals'] == 'off'
+
+
+@pytest.mark.parametrize('memory_mb', [0.01, 64])
+def test_threshold_pass_is_a_stable_argsort_with_ties(memory_mb):
+    """The CPU pass (running thresholds, diagonal tiles first) keeps, for
+    every row, the k smallest (distance, index) pairs: a stable argsort of
+    the dense matrix. Small integer features make every distance exact in
+    float32, with many ties and repeated items (distance 0); memory_mb=0.01
+    gives 29-item tiles, 30-column chunks and a last tile of 5 items (fewer
+    than k, so some items first meet k columns on the column side)."""
+    from reidkit.evaluation.rerankers.k_reciprocal import (FeatureTiles,
+                                                           MatrixTiles,
+                                                           knn_pass)
+    rng = np.random.default_rng(7)
+    base = rng.integers(-3, 4, size=(60, 8)).astype(np.float32)
+    feats = torch.from_numpy(np.concatenate([base, base[:40], base[:50]]))
+    x = feats.double().numpy()
+    d = ((x[:, None] - x[None]) ** 2).sum(-1)
+    k, nq = 21, 40
+    src = FeatureTiles(feats, proposals='off', fast=False)
+    knn, kd, mx, qg = knn_pass(src, k, nq, memory_mb, method='threshold')
+    order = np.argsort(d, axis=1, kind='stable')[:, :k]
+    np.testing.assert_array_equal(knn, order)
+    np.testing.assert_array_equal(kd, np.take_along_axis(d, order, 1))
+    np.testing.assert_array_equal(mx, d.max(1))
+    np.testing.assert_array_equal(qg, d[:nq, nq:])
+    # the torch.topk pass: the same distances (tied indices may differ)
+    knn2, kd2, mx2, qg2 = knn_pass(src, k, nq, memory_mb, method='topk')
+    np.testing.assert_array_equal(kd2, kd)
+    np.testing.assert_array_equal(mx2, mx)
+    np.testing.assert_array_equal(qg2, qg)
+    # a non-symmetric matrix (row i of the algorithm = column i), ties too
+    a = rng.integers(0, 9, size=(150, 150)).astype(np.float32)
+    knn, kd, mx, qg = knn_pass(MatrixTiles(a), k, nq, memory_mb,
+                               method='threshold')
+    order = np.argsort(a.T, axis=1, kind='stable')[:, :k]
+    np.testing.assert_array_equal(knn, order)
+    np.testing.assert_array_equal(kd, np.take_along_axis(a.T, order, 1))
+    np.testing.assert_array_equal(mx, a.max(0))
+    np.testing.assert_array_equal(qg, a.T[:nq, nq:])
+
+
+def test_threshold_and_topk_passes_agree_on_real_valued_features():
+    from reidkit.evaluation.rerankers.k_reciprocal import FeatureTiles, knn_pass
+    qf, gf = _clustered(3, 40, 400, 64)
+    src = FeatureTiles(torch.cat([qf, gf]), proposals='off', fast=False)
+    got = knn_pass(src, 21, 40, 0.05, method='threshold')
+    ref = knn_pass(src, 21, 40, 0.05, method='topk')
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(g, r)
+    with pytest.raises(ValueError, match='method'):
+        knn_pass(src, 21, 40, 0.05, method='sort')
