@@ -94,7 +94,7 @@ def target_plan(kind: str, rng, num_ids: int, size, knobs, weathers: Sequence[in
     return plan
 
 
-def build_world(root: str, source_ids: int = 32, target_ids: int = 40,
+def build_world(root: str, source_ids: int = 16, target_ids: int = 40,
                 size=(32, 16), seed: int = 0) -> Dict[str, str]:
     """Write the toy source and targets under ``root`` (kept when complete);
     returns their folders by name (``finegpr``, ``market``, ``msmt17``)."""
@@ -193,10 +193,10 @@ def main(argv=None) -> Dict[str, Dict[str, List[dict]]]:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     ap.add_argument('--work-dir', default='work_dirs/aost_toy_ablation')
-    ap.add_argument('--source-ids', type=int, default=32)
+    ap.add_argument('--source-ids', type=int, default=16)
     ap.add_argument('--target-ids', type=int, default=40)
-    ap.add_argument('--epochs', type=int, default=8)
-    ap.add_argument('--translator-iters', type=int, default=300)
+    ap.add_argument('--epochs', type=int, default=6)
+    ap.add_argument('--translator-iters', type=int, default=200)
     ap.add_argument('--threads', type=int, default=1,
                     help='torch threads (default 1: on a shared 2-core '
                          'machine more threads cost CPU time, not wall time)')
