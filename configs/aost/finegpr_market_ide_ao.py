@@ -4,5 +4,5 @@ _base_ = ['./finegpr_market_ide.py']
 
 train_dataloader = dict(dataset=dict(
     _delete_=True, type='FineGPR', data_root='${data_root}',
-    image_list='${work_dir}/aost/selected.txt', pipeline='${train_pipeline}'))
+    image_list='${aost_root}/aost/selected.txt', pipeline='${train_pipeline}'))
 stages = _base_.aost_stages + _base_.reid_stages

@@ -66,7 +66,13 @@ def test_config_builds_on_fixture(name, tmp_path):
     test_cfg = cfg.test_dataloader.dataset
     if name == 'finegpr':  # evaluated on a real target
         market = BUILDERS['market'](str(tmp_path / 'target'))
-        test_cfg.data_root = market.root
+        # the target's facts reach val and test (late references)
+        cfg = load_config(osp.join(CFG_DIR, 'finegpr.py'),
+                          {'data_root': spec.root, 'target_root': market.root})
+        test_cfg = cfg.test_dataloader.dataset
+        assert cfg.val_dataloader.dataset == test_cfg
+        assert (test_cfg.type, test_cfg.data_root) == ('Market1501', market.root)
+        assert 'attribute_filter' not in test_cfg
         expected = 6
     else:
         test_cfg.update(spec.kwargs)

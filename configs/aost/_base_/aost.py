@@ -21,6 +21,9 @@ cuhk03_root = 'data/cuhk03-np'
 # https://download.pytorch.org/models/vgg19-dcbb9e9d.pth); None = random weights
 vgg19_weights = 'checkpoints/vgg19-dcbb9e9d.pth'
 img_size = (256, 128)
+# where Stage I / II products go (aost/, train_translator/, translated/):
+# the run's own work dir, or a folder shared by runs on the same target
+aost_root = '${work_dir}'
 device = 'cpu'
 
 # Stage I (attribute optimisation). Paper: w_l = 0.2, alpha 0.9, beta 1;
@@ -48,7 +51,7 @@ translator = dict(
         sampler=dict(type='InfiniteSampler', shuffle=True),
         collate_fn=dict(type='default_collate'),
         dataset=dict(type='UnpairedImageDataset', source_root='${data_root}',
-                     source_list='${work_dir}/aost/selected.txt',
+                     source_list='${aost_root}/aost/selected.txt',
                      target_root='${target_root}',
                      target_pattern='${target_pattern}', size='${img_size}')),
     train_cfg=dict(type='IterBasedTrainLoop', max_iters=100000),
@@ -77,7 +80,7 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=128,
     dataset=dict(_delete_=True, type='SyntheticDataset',
-                 data_root='${work_dir}/translated', pipeline=train_pipeline))
+                 data_root='${aost_root}/translated', pipeline=train_pipeline))
 test_dataloader = dict(dataset=dict(type='Market1501', data_root='${market_root}',
                                     split='test', pipeline=test_pipeline))
 val_dataloader = None   # the paper tests once, after 120 epochs
@@ -96,30 +99,30 @@ aost_stages = [
     dict(name='distances', type='AOSTDistanceStage', source_root='${data_root}',
          target=dict(type='${target_type}', data_root='${target_root}',
                      split='train'),
-         out_file='${work_dir}/aost/distances.jsonl', distance='${distance}',
+         out_file='${aost_root}/aost/distances.jsonl', distance='${distance}',
          per_setting='${per_setting}', max_target='${max_target}'),
     dict(name='regress', type='AOSTRegressStage',
-         distances_file='${work_dir}/aost/distances.jsonl',
-         out_file='${work_dir}/aost/regressor.json'),
+         distances_file='${aost_root}/aost/distances.jsonl',
+         out_file='${aost_root}/aost/regressor.json'),
     dict(name='search', type='AOSTSearchStage', source_root='${data_root}',
-         regressor_file='${work_dir}/aost/regressor.json',
-         out_file='${work_dir}/aost/selection.json', sizes='${search_sizes}',
+         regressor_file='${aost_root}/aost/regressor.json',
+         out_file='${aost_root}/aost/selection.json', sizes='${search_sizes}',
          search='${pso}'),
     dict(name='select', type='AOSTSelectStage', source_root='${data_root}',
-         selection_file='${work_dir}/aost/selection.json',
-         out_file='${work_dir}/aost/selected.txt',
-         random_file='${work_dir}/aost/random.txt', max_ids='${max_ids}'),
+         selection_file='${aost_root}/aost/selection.json',
+         out_file='${aost_root}/aost/selected.txt',
+         random_file='${aost_root}/aost/random.txt', max_ids='${max_ids}'),
 ]
 transfer_stages = [
     dict(name='train_translator', type='AOSTTranslatorStage', config='${translator}',
-         work_dir='${work_dir}/train_translator'),
+         work_dir='${aost_root}/train_translator'),
     dict(name='translate', type='GenerateStage', progress=False, pipeline=dict(
         source=dict(type='FineGPRListSource', data_root='${data_root}',
-                    image_list='${work_dir}/aost/selected.txt'),
+                    image_list='${aost_root}/aost/selected.txt'),
         generator=dict(type='GANTranslator',
-                       checkpoint_dir='${work_dir}/train_translator/adapters',
+                       checkpoint_dir='${aost_root}/train_translator/adapters',
                        size='${img_size}', device='${device}'),
-        writer=dict(out_dir='${work_dir}/translated'), batch_size=16)),
+        writer=dict(out_dir='${aost_root}/translated'), batch_size=16)),
 ]
 reid_stages = [
     dict(name='train', type='TrainStage', work_dir='${work_dir}/reid'),

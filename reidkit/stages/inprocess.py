@@ -1,0 +1,93 @@
+"""Run a config's stages inside this process (toy ablations, notebooks).
+
+``tools/train.py`` is the command line; an ablation that trains many configs
+over several seeds calls :func:`run_config_stages` instead, which loads the
+config with overrides, runs its stages quietly and returns the last test
+stage's metrics with the wall and CPU time of every stage that ran.
+:func:`cpu_seconds` and :func:`mean_std` are the bookkeeping such tables
+share.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import time
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its waited-for children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def sample_std(values: Sequence[float]) -> float:
+    """Sample standard deviation (ddof=1); 0 for a single value."""
+    x = np.asarray(values, np.float64)
+    return float(x.std(ddof=1)) if len(x) > 1 else 0.0
+
+
+def mean_std(values: Sequence[float], digits: int = 1) -> str:
+    """``'mean +- sample std'`` of ``values`` (ddof=1), e.g. ``'2.0 +- 1.0'``
+    for ``[1, 2, 3]``."""
+    x = np.asarray(values, np.float64)
+    return f'{x.mean():.{digits}f} +- {sample_std(x):.{digits}f}'
+
+
+def run_config_stages(config: str, options: Optional[dict] = None,
+                      work_dir: Optional[str] = None, quiet: bool = True
+                      ) -> Tuple[Dict[str, float], Dict[str, dict]]:
+    """Load ``config`` with ``options`` (``--cfg-options`` keys) and run its
+    stages in this process, as ``tools/train.py`` would (complete stages are
+    skipped, also those whose outputs an earlier run in another work dir
+    made).
+
+    Args:
+        config (str): config file.
+        options (dict, optional): overrides (dotted keys; a dict value with
+            ``_delete_=True`` replaces the key).
+        work_dir (str, optional): the run's work dir.
+        quiet (bool): silence the stage runner's console and test tables.
+
+    Returns:
+        tuple: the last test stage's metrics (read back from its file when
+        it was already complete) and ``{stage name: {'wall': s, 'cpu': s}}``
+        for the stages that ran (CPU = user + system of this process).
+
+    Example:
+        >>> metrics, times = run_config_stages(
+        ...     'configs/quickstart/toy_market_bot_r18.py',
+        ...     {'train_cfg.max_epochs': 1}, work_dir='work_dirs/smoke')
+        >>> metrics['mAP'], times['train']['cpu']
+    """
+    from rich.console import Console
+
+    from reidkit.apis import load_config, setup_runtime
+    from . import StageRunner, TestStage, build_stages
+    cfg = load_config(config, dict(options or {}), work_dir=work_dir)
+    setup_runtime(cfg, 'none')
+    stages = build_stages(cfg)
+    if quiet:
+        for stage in stages:
+            if isinstance(stage, TestStage):
+                stage.print_table = False
+    runner = StageRunner(stages, cfg.work_dir, console=Console(quiet=quiet))
+    results, times = {}, {}
+    for plan in runner.plan():
+        if not plan.runs:
+            continue
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        results.update(runner.run([plan]))
+        times[plan.stage.name] = dict(wall=time.perf_counter() - wall,
+                                      cpu=cpu_seconds() - cpu)
+    tests = [s for s in stages if isinstance(s, TestStage)]
+    if not tests:
+        return {}, times
+    test = tests[-1]
+    if test.name not in results:  # complete from an earlier run
+        with open(test.metrics_file(), encoding='utf-8') as f:
+            return json.load(f), times
+    return results[test.name], times

@@ -1,0 +1,92 @@
+"""run_config_stages: a config's stages in this process, timed, skipped when
+complete; mean_std / sample_std (the ablation tables' bookkeeping)."""
+import json
+
+from reidkit.registry import STAGES
+from reidkit.stages import Stage
+from reidkit.stages import TestStage as _TestStage
+from reidkit.stages.base import atomic_write_text
+from reidkit.stages.inprocess import mean_std, run_config_stages, sample_std
+
+CALLS = []
+
+
+@STAGES.register_module(force=True)
+class _InprocessWordStage(Stage):
+    """Writes ``word`` (and a copy of ``read``) to ``out_file``."""
+
+    def __init__(self, out_file, word='x', read=None, **kwargs):
+        super().__init__(**kwargs)
+        self.out_file, self.word, self.read = out_file, word, read
+
+    def inputs(self):
+        return [self.read] if self.read else []
+
+    def outputs(self):
+        return [self.out_file]
+
+    def run(self):
+        CALLS.append(self.name)
+        text = (open(self.read).read() if self.read else '') + self.word
+        atomic_write_text(self.out_file, text)
+        return dict(length=len(text))
+
+
+@STAGES.register_module(force=True)
+class _InprocessMetricStage(_TestStage):
+    """A test stage whose metrics are the length of a file."""
+
+    def __init__(self, read, **kwargs):
+        super().__init__(**kwargs)
+        self.read = read
+
+    def inputs(self):
+        return [self.read]
+
+    def outputs(self):
+        return [self.metrics_file()]
+
+    def run(self):
+        CALLS.append(self.name)
+        m = {'R1': float(len(open(self.read).read()))}
+        atomic_write_text(self.metrics_file(), json.dumps(m))
+        return m
+
+
+def test_runs_stages_times_them_and_skips_complete_ones(tmp_path):
+    shared = tmp_path / 'shared'
+    cfg = tmp_path / 'cfg.py'
+    cfg.write_text(
+        "word = 'ab'\n"
+        "shared = 'unset'\n"
+        "stages = [\n"
+        "  dict(name='make', type='_InprocessWordStage',\n"
+        "       out_file='${shared}/a.txt', word='${word}'),\n"
+        "  dict(name='test', type='_InprocessMetricStage',\n"
+        "       read='${shared}/a.txt', checkpoint='${shared}/a.txt'),\n"
+        "]\n")
+    CALLS.clear()
+    m, times = run_config_stages(str(cfg), {'shared': str(shared), 'word': 'abc'},
+                                 str(tmp_path / 'w1'))
+    assert m == {'R1': 3.0} and CALLS == ['make', 'test']
+    assert set(times) == {'make', 'test'}
+    assert all(t['wall'] >= 0 and t['cpu'] >= 0 for t in times.values())
+    # another work dir: the shared product is complete (skipped), the test
+    # stage of the new run runs
+    CALLS.clear()
+    m, times = run_config_stages(str(cfg), {'shared': str(shared)},
+                                 str(tmp_path / 'w2'))
+    assert CALLS == ['test'] and m == {'R1': 3.0} and set(times) == {'test'}
+    # the same work dir again: nothing runs, the metrics are read back
+    CALLS.clear()
+    m, times = run_config_stages(str(cfg), {'shared': str(shared)},
+                                 str(tmp_path / 'w2'))
+    assert CALLS == [] and times == {} and m == {'R1': 3.0}
+
+
+def test_mean_and_sample_std():
+    # (1, 2, 6): mean 3, sample variance ((4 + 1 + 9) / 2) = 7 -> 2.646
+    assert mean_std([1, 2, 6]) == '3.0 +- 2.6'
+    assert mean_std([1, 2, 6], 2) == '3.00 +- 2.65'
+    assert abs(sample_std([10, 12]) - 2 ** 0.5) < 1e-12  # ddof=1, not 1.0
+    assert sample_std([5.0]) == 0.0
