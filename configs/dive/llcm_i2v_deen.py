@@ -1,6 +1,3 @@
 # DEEN on LLCM infrared -> visible, without DiVE data.
 _base_ = ['./llcm_deen.py']
-val_dataloader = dict(dataset=dict(direction='i2v'))
-test_dataloader = dict(dataset=dict(direction='i2v'))
-val_evaluator = dict(protocol='llcm_i2v')
-test_evaluator = dict(protocol='llcm_i2v')
+direction = 'i2v'

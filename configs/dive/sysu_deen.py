@@ -1,23 +1,5 @@
 # DEEN on SYSU-MM01 all-search (IR queries, RGB gallery, 10 trials), without
-# DiVE data (Table 2's baseline rows).
+# DiVE data (Table 2's baseline rows). The dataset facts: ./_base_/sysu.py;
+# the model, its transform and schedule: ./_base_/models/deen.py.
 #   python tools/train.py configs/dive/sysu_deen.py
-_base_ = ['../_base_/datasets/sysu_mm01.py', './_base_/models/deen.py',
-          './_base_/vi_schedule.py', '../_base_/default_runtime.py']
-# 16 identities x (4 visible + 4 infrared) per batch
-train_dataloader = dict(
-    batch_size=128,
-    sampler=dict(_delete_=True, type='ModalityBalancedSampler',
-                 batch_size=128, num_instances=8),
-    dataset=dict(pipeline=_base_.vi_train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=_base_.vi_test_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=_base_.vi_test_pipeline))
-val_evaluator = dict(dist_metric='cosine')
-test_evaluator = dict(dist_metric='cosine')
-# DEEN's schedule: x0.01 from epoch 80, 151 epochs
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, end_factor=1.0, begin=0, end=10,
-         by_epoch=True),
-    dict(type='MultiStepLR', milestones=_base_.deen_milestones, gamma=0.1,
-         begin=0, by_epoch=True),
-]
-train_cfg = dict(max_epochs=_base_.deen_max_epochs)
+_base_ = ['./_base_/sysu.py', './_base_/models/deen.py']

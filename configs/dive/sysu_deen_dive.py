@@ -1,19 +1,3 @@
-# DEEN + DiVE on sysu: the VI training set plus Market-1501 identities
-# (RGB images as one more visible camera) and their generated infrared
-# images, in one identity space (V* = V + V_ext, I* = I + I_ext).
-# The data steps (vocabulary -> fine-tuning -> infrared generation) are
-# described by the dive_* variables (./_base_/dive_common.py); the
-# generated manifests are read from <dive_root>/ir. The 'reidkit.' type
-# prefixes keep the train set buildable after the fine-tuning stage, whose
-# runner leaves mmengine's default scope at 'synthgen'.
+# DEEN + DiVE: ./sysu_deen.py trained on V* + I* (./_base_/dive_sysu.py).
 _base_ = ['./sysu_deen.py', './_base_/dive_sysu.py']
-train_dataloader = dict(dataset=dict(
-    _delete_=True, type='reidkit.ReIDConcatDataset',
-    pipeline=_base_.train_dataloader.dataset.pipeline,
-    datasets=[
-        dict(type='reidkit.SYSUMM01', data_root='data/sysu_mm01',
-             split='train'),
-        dict(_base_.dive_external, type='reidkit.DiVEExternalDataset',
-             camid=_base_.dive_external_camid,
-             synthetic_root=_base_.dive_root + '/ir'),
-    ]))
+train_dataloader = dict(dataset='${dive_train_dataset}')

@@ -81,13 +81,17 @@ class DiVEExternalDataset(ReIDDataset):
         self.max_ids = None if max_ids is None else int(max_ids)
         self.ext_camid = int(camid)
         self.synthetic_root = synthetic_root
+        self._eligible: set = set()  # set by rgb_records
         super().__init__(data_root, split='train', **kwargs)
 
-    def selected_pids(self, records: Sequence[dict]) -> List[int]:
-        """Market ids with at least ``min_images`` images, ascending,
-        capped at ``max_ids``."""
+    def eligible_pids(self, records: Sequence[dict]) -> List[int]:
+        """Market ids with at least ``min_images`` images, ascending."""
         counts = Counter(r['pid'] for r in records if r['pid'] > 0)
-        keep = sorted(p for p, n in counts.items() if n >= self.min_images)
+        return sorted(p for p, n in counts.items() if n >= self.min_images)
+
+    def selected_pids(self, records: Sequence[dict]) -> List[int]:
+        """The eligible ids, capped at the first ``max_ids``."""
+        keep = self.eligible_pids(records)
         return keep if self.max_ids is None else keep[:self.max_ids]
 
     def rgb_records(self) -> List[dict]:
@@ -103,16 +107,23 @@ class DiVEExternalDataset(ReIDDataset):
             raise self.layout_error(
                 f'no identity has {self.min_images} or more images in '
                 f'{self.folders}')
+        self._eligible = set(self.eligible_pids(records))
         return [dict(r, camid=self.ext_camid, modality=0) for r in records
                 if r['pid'] in keep]
 
     def generated_records(self, keep: set) -> List[dict]:
+        """The generated images of the ``keep`` ids; those of eligible ids
+        left out by ``max_ids`` are skipped (the mAP-vs-number-of-ids sweep
+        reads the images generated for all ids); any other id is an
+        error."""
         if not self.synthetic_root:
             return []
         syn = SyntheticDataset(self.synthetic_root, pid_mode='keep',
                                lazy_init=True)
         out = []
         for r in syn.parse_split('train'):
+            if r['pid'] not in keep and r['pid'] in self._eligible:
+                continue
             if r['pid'] not in keep:
                 p = r['provenance']
                 raise self.layout_error(

@@ -12,7 +12,7 @@ infrared, either in one generic infrared look ("single view") or in the
 look of each infrared camera of the toy SYSU-MM01, 3 and 6 ("multi view"),
 resampling each attribute with probability ``--perturb`` (imperfect
 identity inversion). Then for every seed it trains ``configs/dive/
-toy_sysu_r18.py`` (ResNet-18 from random weights) on
+toy_sysu_lcnet.py`` (LCNet-0.5 from random weights) on
 
 * the toy SYSU-MM01 alone (baseline);
 * + generated IR images, single view (IR only);
@@ -30,6 +30,7 @@ import argparse
 import logging
 import os
 import os.path as osp
+import resource
 import subprocess
 import sys
 import time
@@ -38,7 +39,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = 'configs/dive/toy_sysu_r18.py'
+CONFIG = 'configs/dive/toy_sysu_lcnet.py'
 IR_CAMS = (3, 6)
 SETTINGS = [
     ('baseline (toy SYSU-MM01)', None),
@@ -98,20 +99,19 @@ def train_once(sysu: str, work_dir: str, seed: int, epochs: int,
     from mmengine.runner import Runner
 
     from reidkit.apis import fill_dataset_counts, load_config, setup_runtime
-    from reidkit.datasets import set_data_root
-    cfg = load_config(osp.join(ROOT, CONFIG))
-    set_data_root(cfg, sysu)
+    cfg = load_config(osp.join(ROOT, CONFIG), {
+        'data_root': sysu, 'randomness.seed': seed,
+        'randomness.deterministic': False, 'log_level': 'WARNING',
+        'train_cfg.max_epochs': int(epochs),
+        'experiment_name': f'dive_toy_seed{seed}_{time.time_ns()}'},
+        work_dir=work_dir)
     if extra is not None:
         ds = cfg.train_dataloader.dataset
         cfg.train_dataloader.dataset = dict(
             type='ReIDConcatDataset', pipeline=ds.pipeline,
             datasets=[dict(type='SYSUMM01', data_root=sysu, split='train'),
                       extra])
-    cfg.randomness = dict(seed=seed, deterministic=False)
-    cfg.train_cfg.max_epochs = int(epochs)
-    cfg.experiment_name = f'dive_toy_seed{seed}_{time.time_ns()}'
-    cfg.log_level = 'WARNING'
-    setup_runtime(cfg, 'none', work_dir, config_path=CONFIG)
+    setup_runtime(cfg, 'none')
     fill_dataset_counts(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
@@ -130,7 +130,15 @@ def _score(metrics: dict):
     return r1 * scale, mean_ap * scale
 
 
+def cpu_seconds() -> float:
+    """User + sys CPU seconds of this process and its children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def mean_std(values) -> str:
+    """``mean +- sample std`` (ddof=1; 0 for one value)."""
     v = np.asarray(values, dtype=float)
     std = v.std(ddof=1) if len(v) > 1 else 0.0
     return f'{v.mean():5.1f} +- {std:4.1f}'
@@ -185,9 +193,9 @@ def main(argv=None) -> dict:
                 include_rgb=setting['rgb'])
             rows.setdefault(name, []).append(_score(train_once(
                 sysu, work, seed, args.epochs, extra)))
-            print(f'[{time.time() - t0:6.0f}s] {name} seed {seed}: '
-                  f'R1 {rows[name][-1][0]:.1f} mAP {rows[name][-1][1]:.1f}',
-                  flush=True)
+            print(f'[{time.time() - t0:6.0f}s wall, {cpu_seconds():5.0f}s '
+                  f'CPU] {name} seed {seed}: R1 {rows[name][-1][0]:.1f} '
+                  f'mAP {rows[name][-1][1]:.1f}', flush=True)
     from reidkit.registry import DATASETS
     n_ext = DATASETS.build(external_cfg(market, args.min_images)
                            ).metainfo['num_pids']
@@ -200,6 +208,10 @@ def main(argv=None) -> dict:
                                  synthetic_root=ir['camera'])
             sweep.setdefault(key, []).append(_score(train_once(
                 sysu, work, seed, args.epochs, extra)))
+            print(f'[{time.time() - t0:6.0f}s wall, {cpu_seconds():5.0f}s '
+                  f'CPU] {n} external ids seed {seed}: R1 '
+                  f'{sweep[key][-1][0]:.1f} mAP {sweep[key][-1][1]:.1f}',
+                  flush=True)
     sweep[f'{n_ext} (all)'] = rows[SETTINGS[-1][0]]
     print()
     print(f'Toy Table 3 (all-search; perturb={args.perturb}, '
@@ -212,12 +224,11 @@ def main(argv=None) -> dict:
                        args.seeds))
     grid = save_grid(market, dict(single=ir['single'], camera=ir['camera']),
                      osp.join(root, 'toy_grid.png'))
-    print(f'\ntotal {time.time() - t0:.0f} s; generated IR grid: {grid}')
+    print(f'\ntotal {time.time() - t0:.0f} s wall, {cpu_seconds():.0f} s CPU '
+          f'(user + sys, this process and its children); generated IR '
+          f'grid: {grid}')
     return dict(table=rows, sweep=sweep)
 
-
-if __name__ == '__main__':
-    main()
 
 
 def save_grid(market: str, ir_dirs: Dict[str, str], out_png: str,
@@ -268,3 +279,7 @@ def save_grid(market: str, ir_dirs: Dict[str, str], out_png: str,
     os.makedirs(osp.dirname(osp.abspath(out_png)), exist_ok=True)
     grid.save(out_png)
     return out_png
+
+
+if __name__ == '__main__':
+    main()

@@ -5,9 +5,8 @@
 # lr * (epoch + 1) / 10 over epochs 0-9, then x0.1 from epoch 20 and x0.01
 # from epoch 50; 81 epochs (epochs 0..80). DEEN's script (deen.py here)
 # moves the second step to epoch 80 and trains 151 epochs (models/deen.py
-# sets deen_schedule for the leaf configs).
-vi_milestones = [20, 50]
-vi_max_epochs = 81
+# sets them). The model file (./models/<model>.py) sets vi_milestones
+# ([20, 50]; DEEN [20, 80]) and vi_max_epochs (81; DEEN 151).
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4,
@@ -20,10 +19,10 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, end_factor=1.0, begin=0, end=10,
          by_epoch=True),
-    dict(type='MultiStepLR', milestones=vi_milestones, gamma=0.1, begin=0,
+    dict(type='MultiStepLR', milestones='${vi_milestones}', gamma=0.1, begin=0,
          by_epoch=True),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=vi_max_epochs,
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs='${vi_max_epochs}',
                  val_interval=10)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

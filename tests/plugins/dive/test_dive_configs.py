@@ -29,7 +29,7 @@ def _cfg(name):
 def test_every_dive_config_loads_with_its_protocol():
     names = sorted(osp.basename(p) for p in glob.glob(osp.join(CFG, '*.py'))
                    if not osp.basename(p).startswith('toy_'))
-    assert len(names) == 26
+    assert len(names) == 27
     for name in names:
         cfg = _cfg(name)
         if name.startswith('finetune'):
@@ -42,6 +42,21 @@ def test_every_dive_config_loads_with_its_protocol():
                     if name.startswith('sysu') else 'llcm_i2v'
                     if 'i2v' in name else 'llcm_v2i')
         assert cfg.test_evaluator.protocol == protocol, name
+        if name.startswith('llcm'):
+            assert cfg.test_dataloader.dataset.direction == protocol[5:]
+            assert cfg.test_evaluator.official == name.endswith(
+                '_official.py'), name
+        else:
+            assert cfg.test_dataloader.dataset.mode == protocol[5:]
+        size = (384, 144) if 'deen' in name else (288, 144)
+        for loader in ('train_dataloader', 'test_dataloader'):
+            pipe = cfg[loader].dataset.pipeline
+            assert tuple(pipe[1].size) == size, (name, loader)
+        if 'deen' in name:
+            area = (0.02, 0.4) if name.startswith('llcm') else (0.2, 0.8)
+            erase = [t for t in cfg.train_dataloader.dataset.pipeline
+                     if t.type == 'ReIDRandomErasing']
+            assert tuple(erase[0].area) == area, name
         assert cfg.test_evaluator.dist_metric == 'cosine'
         sampler = cfg.train_dataloader.sampler
         assert (sampler.type, sampler.batch_size, sampler.num_instances) == \
@@ -61,6 +76,26 @@ def test_every_dive_config_loads_with_its_protocol():
             assert (gen.generator.height, gen.generator.width) == (512, 256)
         epochs = 151 if 'deen' in name else 81
         assert cfg.train_cfg.max_epochs == epochs
+
+
+def test_data_root_reaches_every_dive_dataset():
+    """--cfg-options data_root / dive_root / dive_images_per_camera reach
+    the VI set of the tokens stage and of the concatenated training set, the
+    generated images and the number of images per identity."""
+    cfg = load_config(osp.join(CFG, 'llcm_caj_dive.py'),
+                      {'data_root': '/d/llcm', 'dive_root': '/d/dive',
+                       'market_root': '/d/market'})
+    vi, ext = cfg.train_dataloader.dataset.datasets
+    assert (vi.type, vi.data_root) == ('reidkit.LLCM', '/d/llcm')
+    assert (ext.data_root, ext.synthetic_root, ext.camid) == (
+        '/d/market', '/d/dive/ir', 10)
+    tokens = cfg.stages[0]
+    assert tokens.vi_dataset.data_root == '/d/llcm'
+    assert tokens.external.data_root == '/d/market'
+    assert tokens.out_dir == '/d/dive/vocabulary'
+    assert cfg.test_dataloader.dataset.data_root == '/d/llcm'
+    assert cfg.dive_generation.pipeline.writer.out_dir == '/d/dive/ir'
+    assert cfg.train_dataloader.dataset.pipeline[1].size == (288, 144)
 
 
 def _authors_lr(epoch, base, deen=False):

@@ -18,7 +18,6 @@ import subprocess
 import sys
 
 import pytest
-from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
@@ -27,13 +26,14 @@ SIZE = '(64,32)'
 
 
 def cfg_options(sysu, market, dive_root, sd):
+    """The shrinking options; the configs refer to data_root, market_root,
+    dive_root, sd15, dive_external, dive_generator and img_size late, so
+    setting those top-level facts reaches every stage."""
     ft = 'stages.1.overrides.'
-    gen = 'dive_generation.pipeline.'
     opts = [f'data_root={sysu}', f'market_root={market}',
-            f'dive_root={dive_root}', f'sd15={sd}',
+            f'dive_root={dive_root}', f'sd15={sd}', f'img_size={SIZE}',
             # the toy Market has no gt_bbox/; its train folder stands in
-            'stages.0.external.folder=bounding_box_train',
-            'train_dataloader.dataset.datasets.1.folder=bounding_box_train',
+            'dive_external.folder=bounding_box_train',
             # fine-tuning: 2 steps of batch 2 at 64x32
             f'{ft}train_cfg.max_iters=2',
             f'{ft}train_dataloader.batch_size=2',
@@ -42,9 +42,9 @@ def cfg_options(sysu, market, dive_root, sd):
             f'{ft}train_dataloader.dataset.size={SIZE}',
             f'{ft}default_hooks.logger.interval=1',
             # generation: 1 image per identity per IR camera, 2 steps
-            f'{gen}num_variants=2', f'{gen}generator.height=64',
-            f'{gen}generator.width=32', f'{gen}generator.num_inference_steps=2',
-            f'{gen}generator.dtype=fp32', f'{gen}batch_size=4',
+            'dive_num_variants=2', 'dive_num_inference_steps=2',
+            'dive_generator.height=64', 'dive_generator.width=32',
+            'dive_generator.dtype=fp32', 'dive_generation.pipeline.batch_size=4',
             # DEEN: random weights, 2 ids x (2 + 2) images, 1 epoch
             'model.backbone.pretrained=None',
             'train_dataloader.batch_size=8',
@@ -52,17 +52,9 @@ def cfg_options(sysu, market, dive_root, sd):
             'train_dataloader.sampler.num_instances=4',
             'train_cfg.max_epochs=1', 'train_cfg.val_interval=100',
             'default_hooks.logger.interval=1']
-    cfg = Config.fromfile(osp.join(ROOT, CONFIG))
     for loader in ('train', 'val', 'test'):
-        key = f'{loader}_dataloader'
-        pipeline = cfg[key].dataset.pipeline
-        if not isinstance(pipeline, str):  # a late reference: via img_size
-            for i, step in enumerate(pipeline):
-                if 'size' in step:
-                    opts.append(f'{key}.dataset.pipeline.{i}.size={SIZE}')
-        opts += [f'{key}.num_workers=0', f'{key}.persistent_workers=False']
-    if 'img_size' in cfg:
-        opts.append(f'img_size={SIZE}')
+        opts += [f'{loader}_dataloader.num_workers=0',
+                 f'{loader}_dataloader.persistent_workers=False']
     return opts
 
 

@@ -8,7 +8,8 @@
 # + flip + channel-level random erasing 0.5; visible images add a second
 # view (own erasing, then R, G or B copied to all channels; ours shares the
 # crop and flip of the first view); infrared images get R / G / B / grey
-# (ChannelAdapGray(0.5)).
+# (ChannelAdapGray(0.5)). Schedule: the VI schedule (steps 20, 50; 81
+# epochs).
 _base_ = ['../../../_base_/models/agw_two_stream.py']
 model = dict(
     data_preprocessor=dict(_delete_=True, type='JointViewDataPreprocessor'),
@@ -16,12 +17,12 @@ model = dict(
         dict(type='CrossEntropyLoss', loss_weight=1.0),
         dict(type='AdaptiveWeightedTripletLoss', alpha=1.0, gamma=1.0,
              square=True, loss_weight=1.0)]))
-vi_img_size = (288, 144)
+img_size = (288, 144)  # (height, width)
 vi_train_pipeline = [
     dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=vi_img_size),
-    dict(type='ReIDPad', padding=10),
-    dict(type='ReIDRandomCrop', size=vi_img_size),
+    dict(type='ReIDResize', size='${img_size}'),
+    dict(type='ReIDPad', padding='${pad}'),
+    dict(type='ReIDRandomCrop', size='${img_size}'),
     dict(type='ReIDRandomFlip', prob=0.5),
     dict(type='ReIDJointChannelView', modality=0, transforms=[
         dict(type='ReIDRandomErasing', prob=0.5),
@@ -34,8 +35,5 @@ vi_train_pipeline = [
                     'split', 'track_id', 'sample_idx', 'img_path',
                     'joint_view')),
 ]
-vi_test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=vi_img_size),
-    dict(type='PackReIDInputs'),
-]
+vi_milestones = [20, 50]
+vi_max_epochs = 81

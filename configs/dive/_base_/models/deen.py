@@ -23,22 +23,17 @@ model = dict(
                       loss_weight=0.8),
         ort_loss=dict(type='ExpansionOrthogonalLoss', loss_weight=0.01),
         test_feat='all'))
-vi_img_size = (384, 144)
-deen_erase_area = (0.2, 0.8)  # SYSU-MM01; LLCM configs use (0.02, 0.4)
+img_size = (384, 144)  # (height, width)
+deen_erase_area = (0.2, 0.8)  # SYSU-MM01; the LLCM configs set (0.02, 0.4)
 vi_train_pipeline = [
     dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=vi_img_size),
-    dict(type='ReIDPad', padding=10),
+    dict(type='ReIDResize', size='${img_size}'),
+    dict(type='ReIDPad', padding='${pad}'),
     dict(type='ReIDChannelExchange', probs=(0, 0, 0, 0.5, 0.5)),
-    dict(type='ReIDRandomCrop', size=vi_img_size),
+    dict(type='ReIDRandomCrop', size='${img_size}'),
     dict(type='ReIDRandomFlip', prob=0.5),
-    dict(type='ReIDRandomErasing', prob=0.5, area=deen_erase_area),
+    dict(type='ReIDRandomErasing', prob=0.5, area='${deen_erase_area}'),
     dict(type='PackReIDInputs'),
 ]
-vi_test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=vi_img_size),
-    dict(type='PackReIDInputs'),
-]
-deen_milestones = [20, 80]
-deen_max_epochs = 151
+vi_milestones = [20, 80]
+vi_max_epochs = 151
