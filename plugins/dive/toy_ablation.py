@@ -30,13 +30,14 @@ import argparse
 import logging
 import os
 import os.path as osp
-import resource
 import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
 
 import numpy as np
+
+from reidkit.stages.inprocess import cpu_seconds, sample_std
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = 'configs/dive/toy_sysu_lcnet.py'
@@ -130,18 +131,10 @@ def _score(metrics: dict):
     return r1 * scale, mean_ap * scale
 
 
-def cpu_seconds() -> float:
-    """User + sys CPU seconds of this process and its children."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 def mean_std(values) -> str:
     """``mean +- sample std`` (ddof=1; 0 for one value)."""
     v = np.asarray(values, dtype=float)
-    std = v.std(ddof=1) if len(v) > 1 else 0.0
-    return f'{v.mean():5.1f} +- {std:4.1f}'
+    return f'{v.mean():5.1f} +- {sample_std(v):4.1f}'
 
 
 def format_table(rows: Dict[str, List[tuple]], seeds) -> str:
