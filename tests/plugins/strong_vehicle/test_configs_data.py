@@ -56,7 +56,15 @@ def test_toy_config_stage_plan():
                                'toy_cityflow_v2.py'), work_dir='wd/w')
     names = [s['name'] for s in cfg.stages]
     assert names == ['train_r18', 'feats_r18', 'train_r10', 'feats_r10',
-                     'train_camera', 'feats_camera', 'postprocess']
+                     'train_camera', 'feats_camera', 'train_orientation',
+                     'feats_orientation', 'postprocess']
+    ori = cfg.stages[6]['overrides']['train_dataloader']['dataset']
+    assert ori['label_key'] == 'orientation_class'
+    assert ori['dataset'] == dict(type='VehicleX',
+                                  data_root='data/toy/vehiclex')
+    assert cfg.stages[-1]['aux'] == dict(
+        orientation='wd/w/orientation/feats.npz',
+        camera='wd/w/camera/feats.npz')
     assert cfg.stages[1]['out_file'] == 'wd/w/r18/feats.npz'
 
 
@@ -78,6 +86,24 @@ def test_relabel_as_identity_uses_cameras(tmp_path):
     with pytest.raises(KeyError, match='orientation'):
         DATASETS.build(dict(type='RelabelAsIdentity', label_key='orientation',
                             dataset=dict(type='CityFlowV2', data_root=root)))
+
+
+def test_orientation_classes_as_identities(tmp_path):
+    from synthgen.toyworld import make_dataset
+    root = str(tmp_path / 'vx')
+    make_dataset('vehiclex', root, num_ids=6, seed=0, size='16x16')
+    plain = DATASETS.build(dict(type='VehicleX', data_root=root))
+    ds = DATASETS.build(dict(type='RelabelAsIdentity',
+                             label_key='orientation_class',
+                             dataset=dict(type='VehicleX', data_root=root)))
+    # yaw 0 / 45 / 90 / 180 / 270 / 315 -> classes 0, 4, 9, 18, 27, 31
+    classes = sorted({plain.get_data_info(i)['orientation_class']
+                      for i in range(len(plain))})
+    assert set(classes) <= {0, 4, 9, 18, 27, 31} and len(classes) >= 4
+    assert ds.metainfo['num_pids'] == len(classes)
+    for i in range(len(ds)):
+        assert ds.get_data_info(i)['pid'] == classes.index(
+            plain.get_data_info(i)['orientation_class'])
 
 
 def test_post_process_stage_arguments_checked():
