@@ -79,8 +79,10 @@ camera_hooks = [dict(type='EpochToModelHook'),
                 dict(type='FreezeBackboneHook', epochs=1)]
 
 # the orientation model: VehicleX orientation classes (angle / 10) as
-# identities, the camera model's head and losses
+# identities, the camera model's head and losses; 8 images a class (the toy
+# world draws 6 yaws)
 orientation_data = dict(
+    sampler=dict(num_instances=8),
     dataset=dict(_delete_=True, type='RelabelAsIdentity',
                  label_key='orientation_class',
                  dataset=dict(type='VehicleX', data_root='${synthetic_root}'),
