@@ -11,6 +11,8 @@
 #       --ids 30 --size 64x64
 #   python tools/train.py configs/strong_vehicle/toy_cityflow_v2.py
 _base_ = ['../_base_/datasets/cityflow_v2.py', './_base_/recipe.py']
+custom_imports = dict(imports=['plugins.strong_vehicle'],
+                      allow_failed_imports=False)
 data_root = 'data/toy/cityflow_v2'
 synthetic_root = 'data/toy/vehiclex'
 img_size = (64, 64)
