@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import glob
+import json
 import os
 import os.path as osp
 import time
@@ -199,7 +201,18 @@ def main(argv=None):
     p.add_argument('--size', type=int, default=48, help='image side')
     p.add_argument('--epochs', type=int, default=3)
     p.add_argument('--out', default='work_dirs/strong_vehicle_toy_ablation')
+    p.add_argument('--first-seed', type=int, default=0,
+                   help='seeds first-seed .. first-seed + seeds - 1 (run '
+                        'seeds in separate processes, then --combine)')
+    p.add_argument('--combine', action='store_true',
+                   help='print the table of every seed saved under --out')
     args = p.parse_args(argv)
+    if args.combine:
+        files = sorted(glob.glob(osp.join(args.out, 's*', 'rows.json')))
+        per_seed = [json.load(open(f)) for f in files]
+        print(format_table(per_seed))
+        print(f'({len(per_seed)} seeds: {", ".join(files)})')
+        return
     start, cpu0 = time.time(), os.times()
     from synthgen.toyworld import make_dataset
     size = f'{args.size}x{args.size}'
@@ -211,8 +224,10 @@ def main(argv=None):
     _SIZES.update(img_size=(args.size, args.size), epochs=args.epochs)
     import plugins.strong_vehicle  # noqa: F401
     per_seed = []
-    for s in range(args.seeds):
+    for s in range(args.first_seed, args.first_seed + args.seeds):
         per_seed.append(run_seed(data, args.out, s))
+        with open(osp.join(args.out, f's{s}', 'rows.json'), 'w') as f:
+            json.dump(per_seed[-1], f, indent=1)
         # the table so far after every seed (a long run stopped early
         # still shows its finished seeds)
         print(format_table(per_seed))
