@@ -19,7 +19,9 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     from reidkit.apis import load_config
-    cfg = load_config(args.config, args.cfg_options)
+    from reidkit.utils.config import set_code_formatting
+    cfg = set_code_formatting(load_config(args.config, args.cfg_options),
+                              True)
     print(cfg.pretty_text)
 
 

@@ -5,6 +5,8 @@
 # ImageNet weights in checkpoints/ (model base). Evaluation: CityFlow
 # protocol, k-reciprocal (50, 15, 0.5) on the full (Q+G)^2 matrix.
 _base_ = ['../_base_/datasets/cityflow_v2.py', './_base_/recipe.py']
+custom_imports = dict(imports=['plugins.strong_vehicle'],
+                      allow_failed_imports=False)
 img_size = (320, 320)
 train_pipeline = {{_base_.sv_train_pipeline}}
 train_dataloader = dict(batch_size={{_base_.batch_size}},

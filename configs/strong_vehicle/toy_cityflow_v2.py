@@ -2,14 +2,19 @@
 # random-weight models on a CPU: two backbones (timm ResNet-18 and
 # ResNet-10t standing in for ResNeXt101-IBN-a / ResNet50-IBN-a), a camera
 # model (camera ids as identities, circle classifier + triplet, as the
-# authors' ReCamID), saved features, then the post-processing chain.
+# authors' ReCamID), an orientation model (trained on the toy VehicleX's
+# orientation labels, classes = angle / 10, as the paper trains it on
+# VehicleX), saved features, then the post-processing chain.
 #   python tools/make_toy_data.py cityflow_v2 data/toy/cityflow_v2 \
 #       --ids 40 --size 64x64
+#   python tools/make_toy_data.py vehiclex data/toy/vehiclex \
+#       --ids 30 --size 64x64
 #   python tools/train.py configs/strong_vehicle/toy_cityflow_v2.py
-# No orientation model: the toy CityFlowV2 layout writes no orientation
-# labels (the paper trains it on VehicleX's, whose parser is not written).
 _base_ = ['../_base_/datasets/cityflow_v2.py', './_base_/recipe.py']
+custom_imports = dict(imports=['plugins.strong_vehicle'],
+                      allow_failed_imports=False)
 data_root = 'data/toy/cityflow_v2'
+synthetic_root = 'data/toy/vehiclex'
 img_size = (64, 64)
 epochs = 2
 
@@ -75,6 +80,16 @@ camera_hooks = [dict(type='EpochToModelHook'),
                 dict(malw_hook, metric_losses=['loss_triplet']),
                 dict(type='FreezeBackboneHook', epochs=1)]
 
+# the orientation model: VehicleX orientation classes (angle / 10) as
+# identities, the camera model's head and losses; 8 images a class (the toy
+# world draws 6 yaws)
+orientation_data = dict(
+    sampler=dict(num_instances=8),
+    dataset=dict(_delete_=True, type='RelabelAsIdentity',
+                 label_key='orientation_class',
+                 dataset=dict(type='VehicleX', data_root='${synthetic_root}'),
+                 pipeline='${train_pipeline}'))
+
 stages = [
     dict(name='train_r18', type='TrainStage', work_dir='${work_dir}/r18'),
     dict(name='feats_r18', type='SaveFeaturesStage', train_stage='train_r18',
@@ -90,10 +105,18 @@ stages = [
                         custom_hooks=camera_hooks)),
     dict(name='feats_camera', type='SaveFeaturesStage',
          train_stage='train_camera', out_file='${work_dir}/camera/feats.npz'),
+    dict(name='train_orientation', type='TrainStage',
+         work_dir='${work_dir}/orientation',
+         overrides=dict(model=camera_model, train_dataloader=orientation_data,
+                        custom_hooks=camera_hooks)),
+    dict(name='feats_orientation', type='SaveFeaturesStage',
+         train_stage='train_orientation',
+         out_file='${work_dir}/orientation/feats.npz'),
     dict(name='postprocess', type='PostProcessStage',
          features=dict(r18='${work_dir}/r18/feats.npz',
                        r10='${work_dir}/r10/feats.npz'),
-         aux=dict(camera='${work_dir}/camera/feats.npz'),
+         aux=dict(orientation='${work_dir}/orientation/feats.npz',
+                  camera='${work_dir}/camera/feats.npz'),
          k1=20, k2=6, lambda_value=0.3,
          out_file='${work_dir}/postprocess.json'),
 ]

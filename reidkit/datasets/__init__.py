@@ -23,6 +23,7 @@ from .synthetic import ManifestError, SyntheticDataset, read_manifest
 from .sysu_mm01 import SYSUMM01
 from .vc_clothes import VCClothes
 from .vehicleid import VehicleID
+from .vehiclex import VehicleX
 from .veri776 import VeRi776
 from .transforms import (LoadReIDImage, PackReIDInputs, ReIDColorJitter,
                          ReIDPad, ReIDRandomCrop, ReIDRandomErasing,
@@ -32,7 +33,7 @@ from .transforms_vi import ReIDChannelExchange, ReIDJointChannelView
 __all__ = [
     'ReIDDataset', 'LayoutError', 'BadImageError', 'scan_images', 'Market1501', 'DukeMTMC',
     'CUHK03NP', 'MSMT17', 'FineGPR', 'PRCC', 'LTCC', 'VCClothes', 'CCVID',
-    'LaST', 'SYSUMM01', 'LLCM', 'VeRi776', 'VehicleID', 'CityFlowV2',
+    'LaST', 'SYSUMM01', 'LLCM', 'VeRi776', 'VehicleID', 'VehicleX', 'CityFlowV2',
     'SyntheticDataset', 'ReIDConcatDataset', 'ManifestError',
     'read_manifest',
     'LoadReIDImage', 'ReIDResize', 'ReIDPad', 'ReIDRandomCrop',

@@ -18,6 +18,31 @@ XML_DECL = re.compile(rb'^\s*<\?xml[^>]*\?>')
 XML_ENCODING = re.compile(rb'encoding\s*=\s*["\']([A-Za-z0-9_.-]+)["\']')
 
 
+def read_label_xml(path: str, error) -> List[dict]:
+    """The attributes of every ``<Item>`` of an AI City / VeRi label file.
+
+    The files declare gb2312, which expat cannot read, so the bytes are
+    decoded here first. ``error(problem)`` makes the exception raised for an
+    unreadable file or one without items (a dataset's ``layout_error``).
+    """
+    with open(path, 'rb') as f:
+        data = f.read()
+    m = XML_DECL.match(data)
+    enc = 'utf-8'
+    if m is not None:
+        e = XML_ENCODING.search(m.group(0))
+        enc = e.group(1).decode() if e else 'utf-8'
+        data = data[m.end():]
+    try:
+        root = ET.fromstring(data.decode(enc))
+    except (ET.ParseError, UnicodeDecodeError, LookupError) as exc:
+        raise error(f'cannot parse {path!r}: {exc}') from exc
+    items = [dict(item.attrib) for item in root.iter('Item')]
+    if not items:
+        raise error(f'no <Item> element in {path!r}')
+    return items
+
+
 @DATASETS.register_module()
 class CityFlowV2(ReIDDataset):
     """CityFlowV2-ReID: 440 train vehicles, 46 cameras; test labels private.
@@ -70,22 +95,9 @@ class CityFlowV2(ReIDDataset):
         self.split_seed = split_seed
         super().__init__(data_root, **kwargs)
 
-    def _read_xml(self, path: str) -> List[dict]:
-        with open(path, 'rb') as f:
-            data = f.read()
-        m = XML_DECL.match(data)
-        enc = 'utf-8'
-        if m is not None:
-            e = XML_ENCODING.search(m.group(0))
-            enc = e.group(1).decode() if e else 'utf-8'
-            data = data[m.end():]
-        try:
-            root = ET.fromstring(data.decode(enc))
-        except (ET.ParseError, UnicodeDecodeError, LookupError) as exc:
-            raise self.layout_error(f'cannot parse {path!r}: {exc}') from exc
+    def _read_xml(self, path: str) -> List[tuple]:
         items = []
-        for item in root.iter('Item'):
-            a = item.attrib
+        for a in read_label_xml(path, self.layout_error):
             try:
                 items.append((a['imageName'], int(a['vehicleID']),
                               int(a['cameraID'].lstrip('cC'))))
@@ -93,8 +105,6 @@ class CityFlowV2(ReIDDataset):
                 raise self.layout_error(
                     f'bad <Item {a}> in {path!r}: expected imageName, '
                     'vehicleID and cameraID="cNNN"') from exc
-        if not items:
-            raise self.layout_error(f'no <Item> element in {path!r}')
         return items
 
     def _all_train(self) -> List[dict]:

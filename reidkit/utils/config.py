@@ -132,6 +132,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = default_work_dir(path)
     resolve_references(cfg)
+    set_code_formatting(cfg, False)
     if cfg.get('custom_imports'):
         # Config.fromfile imported the file's own list; --cfg-options may
         # have changed it
@@ -139,6 +140,21 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         import_modules_from_strings(**cfg.custom_imports)
     from synthgen.utils.plugins import import_plugins
     import_plugins()
+    return cfg
+
+
+def set_code_formatting(cfg: Config, on: bool) -> Config:
+    """Whether ``cfg.pretty_text`` runs yapf over the config text.
+
+    mmengine's Runner calls ``pretty_text`` about four times per build (the
+    environment log, the config dump, the visualizer, ``RuntimeInfoHook``),
+    and yapf takes seconds on a large config (10 s for the strong vehicle
+    toy config's 19 KB on the shared 2-core machine): :func:`load_config`
+    turns it off, so the dumped and logged configs are valid but
+    unformatted Python (``tools/print_config.py`` turns it back on). The
+    flag survives ``copy.deepcopy`` (the Runner's copy).
+    """
+    object.__setattr__(cfg, '_format_python_code', bool(on))
     return cfg
 
 

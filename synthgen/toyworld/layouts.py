@@ -709,6 +709,48 @@ def plan_cityflow_v2(rng, num_ids, size, knobs):
     return plan
 
 
+def plan_vehiclex(rng, num_ids, size, knobs):
+    """VehicleX as released for AI City 2020 (``AIC20_ReID_Simulation``).
+
+    ``image_train/NNNNNN.jpg`` and ``train_label.xml`` (gb2312 header;
+    ``Item imageName vehicleID cameraID colorID typeID orientation``, the
+    orientation the vehicle's yaw in degrees, 0 = seen from the front; the
+    release adds lighting and camera-pose attributes, not written here).
+    Training images only (a synthetic source): 6-10 images per vehicle over
+    2-4 of 20 cameras, every viewpoint and facing drawn per image. Colour and
+    type ids use VeRi's numbering (``list_color.txt`` / ``list_type.txt``).
+    """
+    n_cam = 20
+    plan = _vehicle_plan(rng, num_ids, size, knobs, n_cam)
+    rows = []
+    for r in range(num_ids):
+        cs = np.sort(rng.choice(n_cam, int(rng.integers(2, 5)), replace=False))
+        for _ in range(int(rng.integers(6, 11))):
+            c = int(rng.choice(cs))
+            nm = f'{len(rows) + 1:06d}.jpg'
+            plan.add(f'image_train/{nm}', r, c, r + 1, c + 1, 'train')
+            rows.append((nm, r, c))
+    plan.finalize(rng, knobs)
+    j = plan.jitter
+    j['view'][:] = rng.integers(0, 4, len(plan))
+    angle = vehicle.view_angle(j['view'], j['facing'])
+    items = []
+    for (nm, r, c), a in zip(rows, angle):
+        vt = VEHICLE_TYPES[int(plan.ids['vtype'][r])]
+        col = VEHICLE_COLOR_NAMES[int(plan.ids['color'][r])]
+        items.append((('imageName', nm), ('vehicleID', f'{r + 1:04d}'),
+                      ('cameraID', f'c{c + 1:03d}'),
+                      ('colorID', _veri_color_id(col)),
+                      ('typeID', VERI_TYPES.index(vt) + 1),
+                      ('orientation', f'{float(a):.1f}')))
+    plan.files = {
+        'train_label.xml': _veri_xml(items),
+        'list_color.txt': _lines(f'{i + 1} {c}' for i, c in enumerate(VERI_COLORS)),
+        'list_type.txt': _lines(f'{i + 1} {t}' for i, t in enumerate(VERI_TYPES)),
+    }
+    return plan
+
+
 #: kind -> (plan builder, 'person'|'vehicle', default size, default ids)
 LAYOUTS = {
     'market1501': (plan_market1501, 'person', (128, 64), 50),
@@ -722,4 +764,5 @@ LAYOUTS = {
     'veri776': (plan_veri776, 'vehicle', (128, 128), 50),
     'vehicleid': (plan_vehicleid, 'vehicle', (128, 128), 50),
     'cityflow_v2': (plan_cityflow_v2, 'vehicle', (128, 128), 50),
+    'vehiclex': (plan_vehiclex, 'vehicle', (128, 128), 50),
 }

@@ -95,6 +95,27 @@ def camera_views(view_base, rng):
     return np.where(rng.random(n) < 0.75, base, rng.integers(0, 4, n))
 
 
+#: yaw (degrees) of each viewpoint when the vehicle faces left; facing right
+#: mirrors it (360 - angle). 0 = the camera sees the front, 180 the rear.
+VIEW_ANGLES = {'front': 0, 'oblique': 45, 'side': 90, 'rear': 180}
+
+
+def view_angle(view, facing):
+    """Orientation in degrees (0-359) of a rendered vehicle.
+
+    Args:
+        view (int | array): index into ``VEHICLE_VIEWPOINTS``.
+        facing (int | array): 0 left, 1 right (right mirrors the yaw).
+
+    Example:
+        >>> int(view_angle(VEHICLE_VIEWPOINTS.index('side'), 1))
+        270
+    """
+    table = np.array([VIEW_ANGLES[v] for v in VEHICLE_VIEWPOINTS])
+    a = table[np.asarray(view, int)]
+    return np.where(np.asarray(facing) == 0, a, (360 - a) % 360)
+
+
 def vehicle_attributes(p, i):
     """Human-readable attributes of image ``i`` of a render batch ``p``."""
     return dict(
@@ -105,6 +126,7 @@ def vehicle_attributes(p, i):
         marks=[m for m, f in zip(VEHICLE_MARKS, p['marks'][i]) if f],
         viewpoint=VEHICLE_VIEWPOINTS[int(p['view'][i])],
         facing='left' if int(p['facing'][i]) == 0 else 'right',
+        angle=int(view_angle(p['view'][i], p['facing'][i])),
         group=int(p['group'][i]),
     )
 

@@ -117,3 +117,27 @@ def test_metric_table_keeps_nested_groups_apart():
             for line in text.splitlines() if line.startswith('|')}
     assert rows['sc'] == '90.00' and rows['plain/sc'] == '80.00'
     assert rows['all'] == '-'
+
+
+def test_loaded_configs_skip_yapf_and_still_round_trip(tmp_path):
+    import copy
+    from unittest import mock
+
+    from mmengine.config import Config
+
+    from reidkit.utils.config import load_config, set_code_formatting
+    cfg = load_config('configs/quickstart/toy_market_bot_r18.py',
+                      work_dir=str(tmp_path))
+    runner_copy = copy.deepcopy(cfg)          # what Runner.from_cfg keeps
+    with mock.patch('mmengine.config.config.FormatCode',
+                    side_effect=AssertionError('yapf called')):
+        text = runner_copy.pretty_text
+        runner_copy.dump(str(tmp_path / 'dumped.py'))
+    assert Config.fromstring(text, '.py').to_dict() == cfg.to_dict()
+    assert Config.fromfile(str(tmp_path / 'dumped.py')).to_dict() == \
+        cfg.to_dict()
+    # tools/print_config.py turns formatting back on
+    with mock.patch('mmengine.config.config.FormatCode',
+                    return_value=('formatted', None)) as fmt:
+        assert set_code_formatting(cfg, True).pretty_text == 'formatted'
+    assert fmt.called

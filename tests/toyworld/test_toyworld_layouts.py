@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from synthgen.toyworld import KINDS, make_dataset
+from synthgen.toyworld.layouts import LAYOUTS
 from synthgen.toyworld.vocab import (ILLUMINATIONS, PERSON_LABELS, PERSON_SCENES,
                                      VEHICLE_LABELS, WEATHERS)
 
@@ -55,8 +56,7 @@ def check_common(base, summary, kind):
     for sp, s in summary['splits'].items():
         rows = [r for r in ann.values() if r['split'] == sp]
         assert s['cams'] == len({r['camid'] for r in rows})
-    labels = VEHICLE_LABELS if kind in ('veri776', 'vehicleid', 'cityflow_v2') \
-        else PERSON_LABELS
+    labels = VEHICLE_LABELS if LAYOUTS[kind][1] == 'vehicle' else PERSON_LABELS
     for rel in imgs[::max(1, len(imgs) // 15)]:
         im = Image.open(osp.join(base, rel))
         mask = np.array(Image.open(osp.join(
@@ -379,6 +379,36 @@ def test_cityflow_v2(root):
         for t in tracks:
             assert len({(ann[f'{folder}/{n}']['pid'], ann[f'{folder}/{n}']['camid'])
                         for n in t}) == 1
+    # orientation (yaw, degrees) in the annotations: one per track, and the
+    # viewpoint / facing it is named by
+    yaw = {('front', 'left'): 0, ('front', 'right'): 0, ('rear', 'left'): 180,
+           ('rear', 'right'): 180, ('side', 'left'): 90, ('side', 'right'): 270,
+           ('oblique', 'left'): 45, ('oblique', 'right'): 315}
+    for r in ann.values():
+        a = r['attributes']
+        assert a['angle'] == yaw[a['viewpoint'], a['facing']]
+    for t in tracks:
+        assert len({ann[f'image_test/{n}']['attributes']['angle'] for n in t}) == 1
+
+
+def test_vehiclex(root):
+    out, summ = root
+    base = osp.join(out, 'vehiclex')
+    imgs, ann = check_common(base, summ['vehiclex'], 'vehiclex')
+    assert all(re.match(r'^image_train/\d{6}\.jpg$', rel) for rel in imgs)
+    text = open(osp.join(base, 'train_label.xml'), 'rb').read().decode('gb2312')
+    items = list(ET.fromstring(text.split('?>', 1)[1]).find('Items'))
+    assert sorted('image_train/' + it.get('imageName') for it in items) == imgs
+    angles = set()
+    for it in items:
+        r = ann['image_train/' + it.get('imageName')]
+        assert int(it.get('vehicleID')) == r['pid']
+        assert it.get('cameraID') == f'c{r["camid"]:03d}'
+        assert float(it.get('orientation')) == r['attributes']['angle']
+        angles.add(r['attributes']['angle'])
+        assert 1 <= int(it.get('colorID')) <= 10 and 1 <= int(it.get('typeID')) <= 9
+    assert len(angles) >= 4          # every viewpoint drawn per image
+    assert set(summ['vehiclex']['splits']) == {'train'}
 
 
 def test_vehicle_lookalikes_share_model_and_colour(root):

@@ -16,8 +16,8 @@
 # (tools/train.py --amp).
 _base_ = ['../../_base_/models/strong_vehicle_ibn_x101.py',
           '../../_base_/default_runtime.py']
-custom_imports = dict(imports=['plugins.strong_vehicle'],
-                      allow_failed_imports=False)
+# custom_imports (plugins.strong_vehicle) is set by each experiment config,
+# so one can also inherit another plugin's base (which sets its own)
 
 num_ids_per_batch = 16
 num_instances = 8

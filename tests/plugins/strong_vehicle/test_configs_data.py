@@ -1,5 +1,6 @@
 """The recipe configs resolve to the paper's / authors' settings; the camera
 model's relabelled dataset; stage argument errors."""
+import os
 import os.path as osp
 
 import pytest
@@ -56,17 +57,22 @@ def test_toy_config_stage_plan():
                                'toy_cityflow_v2.py'), work_dir='wd/w')
     names = [s['name'] for s in cfg.stages]
     assert names == ['train_r18', 'feats_r18', 'train_r10', 'feats_r10',
-                     'train_camera', 'feats_camera', 'postprocess']
+                     'train_camera', 'feats_camera', 'train_orientation',
+                     'feats_orientation', 'postprocess']
+    ori = cfg.stages[6]['overrides']['train_dataloader']['dataset']
+    assert ori['label_key'] == 'orientation_class'
+    assert ori['dataset'] == dict(type='VehicleX',
+                                  data_root='data/toy/vehiclex')
+    assert cfg.stages[-1]['aux'] == dict(
+        orientation='wd/w/orientation/feats.npz',
+        camera='wd/w/camera/feats.npz')
     assert cfg.stages[1]['out_file'] == 'wd/w/r18/feats.npz'
 
 
 def test_relabel_as_identity_uses_cameras(tmp_path):
-    import subprocess
-    import sys
+    from synthgen.toyworld import make_dataset
     root = str(tmp_path / 'cf')
-    subprocess.run([sys.executable, 'tools/make_toy_data.py', 'cityflow_v2',
-                    root, '--ids', '12', '--size', '32x32'], check=True,
-                   cwd=ROOT, capture_output=True)
+    make_dataset('cityflow_v2', root, num_ids=12, seed=0, size='32x32')
     plain = DATASETS.build(dict(type='CityFlowV2', data_root=root))
     ds = DATASETS.build(dict(type='RelabelAsIdentity', label_key='camid',
                              dataset=dict(type='CityFlowV2', data_root=root)))
@@ -80,6 +86,24 @@ def test_relabel_as_identity_uses_cameras(tmp_path):
                             dataset=dict(type='CityFlowV2', data_root=root)))
 
 
+def test_orientation_classes_as_identities(tmp_path):
+    from synthgen.toyworld import make_dataset
+    root = str(tmp_path / 'vx')
+    make_dataset('vehiclex', root, num_ids=6, seed=0, size='16x16')
+    plain = DATASETS.build(dict(type='VehicleX', data_root=root))
+    ds = DATASETS.build(dict(type='RelabelAsIdentity',
+                             label_key='orientation_class',
+                             dataset=dict(type='VehicleX', data_root=root)))
+    # yaw 0 / 45 / 90 / 180 / 270 / 315 -> classes 0, 4, 9, 18, 27, 31
+    classes = sorted({plain.get_data_info(i)['orientation_class']
+                      for i in range(len(plain))})
+    assert set(classes) <= {0, 4, 9, 18, 27, 31} and len(classes) >= 4
+    assert ds.metainfo['num_pids'] == len(classes)
+    for i in range(len(ds)):
+        assert ds.get_data_info(i)['pid'] == classes.index(
+            plain.get_data_info(i)['orientation_class'])
+
+
 def test_post_process_stage_arguments_checked():
     with pytest.raises(StageConfigError, match='features'):
         PostProcessStage(name='p', cfg={}, work_dir='/tmp', features={},
@@ -89,3 +113,36 @@ def test_post_process_stage_arguments_checked():
                          features=dict(a='a.npz'), out_file='wd/x.json',
                          weights=dict(orientation=0.1))
     assert tracks_of([3, -1, 3, 0, 0]) == [[0, 2], [3, 4]]
+
+
+def test_recipe_on_real_plus_vehicle_diff_data(tmp_path):
+    """The cross-paper config: the strong vehicle model and schedule, trained
+    on CityFlowV2 + Vehicle-Diff's generated vehicles after Vehicle-Diff's
+    caption / finetune / generate stages; a dry run plans every stage and
+    writes nothing."""
+    from reidkit.stages import StageRunner, build_stages
+    work = tmp_path / 'w'
+    cfg = load_config(osp.join(ROOT, 'configs', 'strong_vehicle',
+                               'cityflow_v2_x101_vehicle_diff.py'),
+                      {'data_root': str(tmp_path / 'cf')}, work_dir=str(work))
+    recipe = load_config(osp.join(ROOT, 'configs', 'strong_vehicle',
+                                  'cityflow_v2_x101.py'))
+    for key in ('model', 'optim_wrapper', 'param_scheduler', 'train_cfg',
+                'custom_hooks', 'train_pipeline'):
+        assert cfg[key] == recipe[key], key
+    train = cfg.train_dataloader
+    assert train.sampler == recipe.train_dataloader.sampler
+    assert train.dataset.type == 'ReIDConcatDataset'
+    real, synthetic = train.dataset.datasets
+    assert real == dict(type='CityFlowV2', data_root=str(tmp_path / 'cf'),
+                        split='train')
+    assert synthetic == dict(type='SyntheticDataset', pid_mode='new',
+                             data_root=f'{work}/synthetic')
+    assert cfg.generation_pipeline.writer.out_dir == f'{work}/synthetic'
+    assert cfg.stages[0]['num_images'] == 527
+    plans = StageRunner(build_stages(cfg), cfg.work_dir).plan()
+    assert [(p.stage.name, p.action) for p in plans] == [
+        ('caption', 'run'), ('finetune', 'run'), ('generate', 'run'),
+        ('train', 'run'), ('test', 'run')]
+    assert 'generate' in plans[3].reason       # train waits for the data
+    assert not work.exists() or not os.listdir(work)

@@ -1,7 +1,8 @@
 """``tools/train.py configs/strong_vehicle/toy_cityflow_v2.py`` end to end:
-two backbones and a camera model trained (1 epoch, tiny random-weight
-models), features saved, the post-processing chain run; its final ranking
-checked against the authors' steps recomputed from the saved files."""
+two backbones, a camera model and an orientation model (on the toy
+VehicleX) trained (1 epoch, tiny random-weight models at 32x32), features
+saved, the post-processing chain run; its final ranking checked against the
+authors' steps recomputed from the saved files."""
 import json
 import os.path as osp
 import subprocess
@@ -22,24 +23,28 @@ CONFIG = 'configs/strong_vehicle/toy_cityflow_v2.py'
 
 
 def _train(work, data, *extra):
+    real, synthetic = data
     return subprocess.run(
         [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work,
-         '--cfg-options', f'data_root={data}', 'train_cfg.max_epochs=1',
-         *extra], cwd=ROOT, capture_output=True, text=True, timeout=1500)
+         '--cfg-options', f'data_root={real}', f'synthetic_root={synthetic}',
+         'img_size=(32,32)', 'train_cfg.max_epochs=1', *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=1500)
 
 
 @pytest.fixture(scope='module')
 def toy_cityflow(tmp_path_factory):
-    out = tmp_path_factory.mktemp('sv_toy') / 'cityflow_v2'
-    subprocess.run([sys.executable, 'tools/make_toy_data.py', 'cityflow_v2',
-                    str(out), '--ids', '24', '--seed', '0', '--size',
-                    '64x64'], check=True, cwd=ROOT, capture_output=True)
-    return str(out)
+    from synthgen.toyworld import make_dataset
+    out = tmp_path_factory.mktemp('sv_toy')
+    make_dataset('cityflow_v2', str(out / 'cityflow_v2'), num_ids=24,
+                 seed=0, size='32x32')
+    make_dataset('vehiclex', str(out / 'vehiclex'), num_ids=6, seed=0,
+                 size='32x32')
+    return str(out / 'cityflow_v2'), str(out / 'vehiclex')
 
 
-# three tiny trainings and four runner starts: 11 minutes on the shared
-# 2-core machine at load ~14 (not timed idle)
-@pytest.mark.timeout(1800)
+# four tiny trainings (3 iterations each), one tools/train.py process for
+# all nine stages and one for the re-run
+@pytest.mark.timeout(900)
 def test_every_stage_runs_and_the_chain_is_the_authors(toy_cityflow,
                                                        tmp_path):
     work = str(tmp_path / 'work')
@@ -49,15 +54,16 @@ def test_every_stage_runs_and_the_chain_is_the_authors(toy_cityflow,
     assert list(result['rows']) == ['baseline', '+ re-ranking',
                                     '+ orientation/camera', '+ tracklet',
                                     '+ ensemble']
-    assert result['models'] == ['r18', 'r10'] and result['aux'] == ['camera']
+    assert result['models'] == ['r18', 'r10']
+    assert result['aux'] == ['orientation', 'camera']
     feats = {k: load_features(osp.join(work, k, 'feats.npz'))
-             for k in ('r18', 'r10', 'camera')}
+             for k in ('r18', 'r10', 'camera', 'orientation')}
     main = feats['r18']
     assert len(main['q_names']) > 0 and len(main['g_names']) > 10
     np.testing.assert_allclose(np.linalg.norm(main['g_feats'], axis=1), 1,
                                rtol=1e-5)
     # the authors' chain on the saved features: track_aug -> re_ranking
-    # with the camera distance inside (USE_VOC, ori weight 0 here) -> mean
+    # with the orientation and camera distances inside (USE_VOC) -> mean
     # -> rerank_indice_by_track
     tracks = tracks_of(main['g_track_ids'])
     assert len(tracks) > 3
@@ -67,10 +73,12 @@ def test_every_stage_runs_and_the_chain_is_the_authors(toy_cityflow,
     tracked = {i for t in tracks for i in t}
     track_names += [[g_names[i]] for i in range(len(g_names))
                     if i not in tracked]
-    cam = feats['camera']
-    cam_full = ref.comput_distmat(*[torch.cat([
-        torch.from_numpy(cam['q_feats']), torch.from_numpy(cam['g_feats'])])
-        for _ in range(2)])[0].numpy()
+    def full(aux):
+        f = torch.cat([torch.from_numpy(aux['q_feats']),
+                       torch.from_numpy(aux['g_feats'])])
+        return ref.comput_distmat(f, f)[0].numpy()
+    cam_full, ori_full = full(feats['camera']), full(feats['orientation'])
+    assert np.abs(ori_full - cam_full).max() > 1e-3
     theirs = []
     for k in ('r18', 'r10'):
         qf = torch.from_numpy(feats[k]['q_feats'])
@@ -78,7 +86,7 @@ def test_every_stage_runs_and_the_chain_is_the_authors(toy_cityflow,
                            track_names, g_names)
         theirs.append(ref.re_ranking(qf, gf, 20, 6, 0.3, USE_VOC=True,
                                      cam_dist=cam_full,
-                                     ori_dist=np.zeros_like(cam_full),
+                                     ori_dist=ori_full,
                                      dtype=np.float32))
     order = np.argsort(ref.ensemble(theirs), axis=1)
     theirs = ref.rerank_indice_by_track(order, g_names, track_names)
@@ -88,5 +96,5 @@ def test_every_stage_runs_and_the_chain_is_the_authors(toy_cityflow,
     # a second run finds every stage complete
     again = _train(work, toy_cityflow)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert again.stdout.count('complete') >= 7
+    assert again.stdout.count('complete') >= 9
     assert 'done in' not in again.stdout
