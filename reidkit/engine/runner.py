@@ -5,6 +5,7 @@ import copy
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from ..utils.config import set_code_formatting
 from ..utils.logging import quiet_third_party
 
 __all__ = ['ReIDRunner']
@@ -22,7 +23,8 @@ class ReIDRunner(Runner):
     dumped config, every checkpoint's meta): on a large config (FineGPR/AOST
     with its translator and test targets) that was 13 s per call on a loaded
     2-core machine, most of a toy run. ``from_cfg`` turns the formatting
-    off: the text is mmengine's own indented ``key=dict(...)`` layout, valid
+    off on its copy (``set_code_formatting``, which ``load_config`` applies
+    too, so plain mmengine Runners of loaded configs skip it as well): the text is mmengine's own indented ``key=dict(...)`` layout, valid
     Python that ``Config.fromfile`` reads back the same.
 
     Example:
@@ -32,8 +34,7 @@ class ReIDRunner(Runner):
     @classmethod
     def from_cfg(cls, cfg) -> 'ReIDRunner':
         cfg = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(cfg)
-        object.__setattr__(cfg, '_format_python_code', False)
-        return super().from_cfg(cfg)
+        return super().from_cfg(set_code_formatting(cfg, False))
 
     def build_logger(self, *args, **kwargs):
         logger = super().build_logger(*args, **kwargs)
