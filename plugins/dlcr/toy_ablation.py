@@ -28,17 +28,17 @@ CPU time without saving wall time.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import os.path as osp
-import resource
 import subprocess
 import sys
 import time
 from typing import Dict, List
 
 import numpy as np
+
+from reidkit.ablation import cpu_seconds, mean_std, run_config_stages
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = [
@@ -55,27 +55,12 @@ def train_once(config: str, data_root: str, work_dir: str, seed: int,
     The generated data go to ``data_dir`` (the configs' ``dlcr_root``), so
     every run after the first finds them complete and skips generation.
     """
-    from reidkit.apis import load_config, setup_runtime
-    from reidkit.stages import StageRunner, TestStage, build_stages
-    from rich.console import Console
     options = {'data_root': data_root, 'dlcr_root': data_dir,
                'randomness.seed': seed, 'randomness.deterministic': False,
                'log_level': 'WARNING'}
     if epochs:
         options['train_cfg.max_epochs'] = int(epochs)
-    cfg = load_config(osp.join(ROOT, config), options, work_dir=work_dir)
-    setup_runtime(cfg, 'none')
-    stages = build_stages(cfg)
-    for stage in stages:
-        if isinstance(stage, TestStage):
-            stage.print_table = False
-    runner = StageRunner(stages, cfg.work_dir, console=Console(quiet=True))
-    results = runner.run()
-    test = [s for s in stages if isinstance(s, TestStage)][-1]
-    if test.name not in results:  # complete from an earlier run
-        with open(test.metrics_file(), encoding='utf-8') as f:
-            return json.load(f)
-    return results[test.name]
+    return run_config_stages(osp.join(ROOT, config), options, work_dir)
 
 
 def main(argv=None) -> List[dict]:
@@ -131,7 +116,7 @@ def main(argv=None) -> List[dict]:
                                args.epochs)
                 last, last_config = m, config
                 print(f'[seed {seed}] {config}: {time.time() - t0:.0f} s '
-                      f'(CPU so far {_cpu_seconds():.0f} s)', flush=True)
+                      f'(CPU so far {cpu_seconds():.0f} s)', flush=True)
             if m is not None:
                 rows[name].append((m[f'{prefix}cc/R1'],
                                    m[f'{prefix}cc/mAP']))
@@ -139,20 +124,9 @@ def main(argv=None) -> List[dict]:
                     same_clothes.append(m['sc/mAP'])
     table = format_table(rows, args.seeds, same_clothes)
     print(table)
-    print(f'total {time.time() - start:.0f} s wall, {_cpu_seconds():.0f} s '
+    print(f'total {time.time() - start:.0f} s wall, {cpu_seconds():.0f} s '
           'CPU (user + sys, this process and its children)')
     return [dict(name=k, runs=v) for k, v in rows.items()]
-
-
-def _cpu_seconds() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def _std(x: np.ndarray) -> float:
-    """Sample standard deviation (ddof=1); 0 for a single seed."""
-    return float(x.std(ddof=1)) if len(x) > 1 else 0.0
 
 
 def format_table(rows: Dict[str, List[tuple]], seeds,
@@ -166,12 +140,11 @@ def format_table(rows: Dict[str, List[tuple]], seeds,
             continue
         r1 = np.array([v[0] for v in vals])
         ap = np.array([v[1] for v in vals])
-        lines.append(f'| {name} | {r1.mean():.1f} +- {_std(r1):.1f} | '
-                     f'{ap.mean():.1f} +- {_std(ap):.1f} |')
+        lines.append(f'| {name} | {mean_std(r1)} | {mean_std(ap)} |')
     if len(same_clothes):
         sc = np.asarray(same_clothes)
         lines += ['', f'CAL baseline, same-clothes protocol (query B vs '
-                  f'gallery A): mAP {sc.mean():.1f} +- {_std(sc):.1f}']
+                  f'gallery A): mAP {mean_std(sc)}']
     return '\n'.join(lines)
 
 
