@@ -170,9 +170,9 @@ def main(argv=None) -> Dict[str, List[dict]]:
                          ' built when missing)')
     ap.add_argument('--work-dir', default='work_dirs/vd_toy_ablation')
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    ap.add_argument('--ids', type=int, default=100,
+    ap.add_argument('--ids', type=int, default=80,
                     help='vehicles of a newly built toy VeRi-776')
-    ap.add_argument('--library-ids', type=int, default=120,
+    ap.add_argument('--library-ids', type=int, default=100,
                     help='identities of a newly built toy library')
     ap.add_argument('--images-per-identity', type=int, default=None)
     ap.add_argument('--epochs', type=int, default=None,
