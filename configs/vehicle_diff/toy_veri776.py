@@ -9,11 +9,11 @@
 #              CLIPAttributeFilter with the toy colour judge
 #   fid      : FID of the generated vs the target's training images (random-
 #              weight CNN features: no Inception weights here)
-#   train    : IDE (ResNet-18 from random weights, softmax CE), 64 x 64,
+#   train    : IDE (ResNet-18 from random weights, softmax CE), 48 x 48,
 #              real + synthetic with balanced batches ("B")
 #   test     : the toy VeRi-776 query / gallery
-#   python tools/make_toy_data.py veri776 data/toy/veri776 --ids 80 --size 64x64
-#   python -m plugins.vehicle_diff.build_library --toy data/toy/vd_library.csv --num-ids 100
+#   python tools/make_toy_data.py veri776 data/toy/veri776 --ids 60 --size 64x64
+#   python -m plugins.vehicle_diff.build_library --toy data/toy/vd_library.csv --num-ids 60
 #   python tools/train.py configs/vehicle_diff/toy_veri776.py
 # The ablation rows (python -m plugins.vehicle_diff.toy_ablation) change it
 # with --cfg-options: toy_style=None (no fine-tuning), vd_filters=[] (no
@@ -23,9 +23,9 @@ _base_ = ['./veri776_ide_r50.py']
 
 data_root = 'data/toy/veri776'
 library = 'data/toy/vd_library.csv'
-img_size = (64, 64)
+img_size = (48, 48)
 pad = 4
-images_per_identity = 5
+images_per_identity = 4
 style_file = '${work_dir}/finetune/style.json'
 toy_style = '${style_file}'     # None: the un-fine-tuned style
 synthetic_dir = '${work_dir}/synthetic'
@@ -69,10 +69,10 @@ model = dict(
     neck=dict(in_channels=512),
     head=dict(in_channels=512))
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-epochs = 5
+epochs = 4
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
-    dict(type='MultiStepLR', by_epoch=True, milestones=[4], gamma=0.1),
+    dict(type='MultiStepLR', by_epoch=True, milestones=[3], gamma=0.1),
 ]
 train_cfg = dict(max_epochs='${epochs}', val_interval=100)
 default_hooks = dict(logger=dict(interval=50),

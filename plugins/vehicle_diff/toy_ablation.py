@@ -73,8 +73,13 @@ def build_data(data_root: str, library: str, num_ids: int,
 def run_row(row: str, seed: int, data_root: str, library: str,
             work_dir: str, epochs: Optional[int] = None,
             images_per_identity: Optional[int] = None,
-            failures: Optional[dict] = None) -> Dict[str, float]:
-    """One row for one seed: test metrics plus ``fid``, ``ids``, ``images``."""
+            failures: Optional[dict] = None,
+            report_only: bool = False) -> Optional[Dict[str, float]]:
+    """One row for one seed: test metrics plus ``fid``, ``ids``, ``images``.
+
+    With ``report_only`` nothing runs: the row's results are read from its
+    work dir, or None when its test has not finished.
+    """
     _, synthetic, extra = ROWS[row]
     seed_dir = osp.abspath(osp.join(work_dir, f'seed{seed}'))
     data = osp.join(seed_dir, 'data')
@@ -97,8 +102,15 @@ def run_row(row: str, seed: int, data_root: str, library: str,
         only = ['train', 'test']
     options.update(extra)
     tag = row.replace(' + ', '_').replace('+ ', '').replace(' ', '_')
-    metrics = dict(run_config_stages(CONFIG, options,
-                                     osp.join(seed_dir, tag), stages=only))
+    if report_only:
+        path = osp.join(seed_dir, tag, 'metrics_test.json')
+        if not osp.isfile(path):
+            return None
+        with open(path, encoding='utf-8') as f:
+            metrics = json.load(f)
+    else:
+        metrics = dict(run_config_stages(CONFIG, options,
+                                         osp.join(seed_dir, tag), stages=only))
     if synthetic:
         with open(options['fid_file'], encoding='utf-8') as f:
             metrics['fid'] = json.load(f)['fid']
@@ -119,6 +131,12 @@ def synthetic_counts(out_dir: str) -> Dict[str, object]:
                 failures=dict(kinds))
 
 
+def _name(row: str, runs: list, seeds) -> str:
+    """The row's name; ``(n seeds)`` when fewer seeds than asked finished."""
+    n = len(runs)
+    return row if n >= len(list(seeds)) else f'{row} ({n} of {len(list(seeds))} seeds)'
+
+
 def format_tables(per_row: Dict[str, List[Dict[str, float]]], seeds) -> str:
     """The two tables: mean +- sample std over the seeds."""
     out = [f'Toy VeRi-776, IDE ResNet-18 from random weights; mean +- sample '
@@ -130,7 +148,7 @@ def format_tables(per_row: Dict[str, List[Dict[str, float]]], seeds) -> str:
         runs = per_row.get(row) or []
         if table != 'V' or not runs:
             continue
-        out.append(f'| {row} | {mean_std([r["ids"] for r in runs], 0)} | '
+        out.append(f'| {_name(row, runs, seeds)} | {mean_std([r["ids"] for r in runs], 0)} | '
                    f'{mean_std([r["images"] for r in runs], 0)} | '
                    f'{mean_std([r["R1"] for r in runs])} | '
                    f'{mean_std([r["mAP"] for r in runs])} | '
@@ -142,7 +160,7 @@ def format_tables(per_row: Dict[str, List[Dict[str, float]]], seeds) -> str:
         runs = per_row.get(row) or []
         if table != 'VI' or not runs:
             continue
-        out.append(f'| {row} | {mean_std([r["R1"] for r in runs])} | '
+        out.append(f'| {_name(row, runs, seeds)} | {mean_std([r["R1"] for r in runs])} | '
                    f'{mean_std([r["mAP"] for r in runs])} |')
     kept = collections.Counter()
     for row in ('+ fine-tuning', '+ fine-tuning + filtering'):
@@ -170,9 +188,9 @@ def main(argv=None) -> Dict[str, List[dict]]:
                          ' built when missing)')
     ap.add_argument('--work-dir', default='work_dirs/vd_toy_ablation')
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    ap.add_argument('--ids', type=int, default=80,
+    ap.add_argument('--ids', type=int, default=60,
                     help='vehicles of a newly built toy VeRi-776')
-    ap.add_argument('--library-ids', type=int, default=100,
+    ap.add_argument('--library-ids', type=int, default=60,
                     help='identities of a newly built toy library')
     ap.add_argument('--images-per-identity', type=int, default=None)
     ap.add_argument('--epochs', type=int, default=None,
@@ -180,6 +198,9 @@ def main(argv=None) -> Dict[str, List[dict]]:
     ap.add_argument('--rows', nargs='+', default=None, choices=list(ROWS),
                     help='rows to run (default: all)')
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--report-only', action='store_true',
+                    help='run nothing: print the tables of the rows whose '
+                         'test has finished in --work-dir')
     args = ap.parse_args(argv)
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     sys.path.insert(0, ROOT)
@@ -188,14 +209,19 @@ def main(argv=None) -> Dict[str, List[dict]]:
     logging.getLogger('py.warnings').setLevel(logging.ERROR)
     start = time.time()
     library = args.library or osp.join(args.work_dir, 'library.csv')
-    build_data(args.data_root, library, args.ids, args.library_ids)
+    if not args.report_only:
+        build_data(args.data_root, library, args.ids, args.library_ids)
     per_row: Dict[str, List[dict]] = {r: [] for r in ROWS}
     for seed in args.seeds:
         for row in args.rows or ROWS:
             t0 = time.time()
             m = run_row(row, seed, osp.abspath(args.data_root),
                         osp.abspath(library), args.work_dir, args.epochs,
-                        args.images_per_identity)
+                        args.images_per_identity,
+                        report_only=args.report_only)
+            if m is None:
+                print(f'[seed {seed}] {row}: not finished')
+                continue
             per_row[row].append(m)
             print(f'[seed {seed}] {row}: R1 {m["R1"]:.1f} mAP {m["mAP"]:.1f}'
                   + (f' FID {m["fid"]:.2f}' if 'fid' in m else '')

@@ -186,5 +186,5 @@ def test_tables_print_mean_and_sample_std():
     # sample std (ddof=1) of (10, 12) is 1.41
     assert '| neither | 5 +- 0 | 31 +- 1 | 11.0 +- 1.4 | 21.0 +- 1.4 | ' \
         '1.50 +- 0.71 |' in text
-    assert '| real | 10.0 +- 0.0 | 20.0 +- 0.0 |' in text
+    assert '| real (1 of 2 seeds) | 10.0 +- 0.0 | 20.0 +- 0.0 |' in text
     assert '+ fine-tuning: none 58, wrong_color 2, partial 0, empty 2' in text
