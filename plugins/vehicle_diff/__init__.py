@@ -8,6 +8,7 @@ beyond what its modules define; the parts it joins live in synthgen/reidkit:
 (fine-tuning), ``BalancedDomainSampler`` / ``RandomDomainMixSampler``.
 """
 from . import stages  # noqa: F401  registers TargetCaptionStage
+from . import toy  # noqa: F401  the toy ablation's stand-ins (GENERATORS, FILTERS, STAGES)
 from .library import (COLORS, COLUMNS, TEMPLATE, prompt_of, read_library,
                       toy_attributes, toy_library, write_library)
 

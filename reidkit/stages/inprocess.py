@@ -38,7 +38,8 @@ def mean_std(values: Sequence[float], digits: int = 1) -> str:
 
 
 def run_config_stages(config: str, options: Optional[dict] = None,
-                      work_dir: Optional[str] = None, quiet: bool = True
+                      work_dir: Optional[str] = None, quiet: bool = True,
+                      stages: Optional[Sequence[str]] = None
                       ) -> Tuple[Dict[str, float], Dict[str, dict]]:
     """Load ``config`` with ``options`` (``--cfg-options`` keys) and run its
     stages in this process, as ``tools/train.py`` would (complete stages are
@@ -51,6 +52,7 @@ def run_config_stages(config: str, options: Optional[dict] = None,
             ``_delete_=True`` replaces the key).
         work_dir (str, optional): the run's work dir.
         quiet (bool): silence the stage runner's console and test tables.
+        stages (Sequence[str], optional): only these stages (``--stages``).
 
     Returns:
         tuple: the last test stage's metrics (read back from its file when
@@ -69,12 +71,13 @@ def run_config_stages(config: str, options: Optional[dict] = None,
     from . import StageRunner, TestStage, build_stages
     cfg = load_config(config, dict(options or {}), work_dir=work_dir)
     setup_runtime(cfg, 'none')
-    stages = build_stages(cfg)
+    built = build_stages(cfg)
     if quiet:
-        for stage in stages:
+        for stage in built:
             if isinstance(stage, TestStage):
                 stage.print_table = False
-    runner = StageRunner(stages, cfg.work_dir, console=Console(quiet=quiet))
+    runner = StageRunner(built, cfg.work_dir, console=Console(quiet=quiet),
+                         only=list(stages) if stages else None)
     results, times = {}, {}
     for plan in runner.plan():
         if not plan.runs:
@@ -83,7 +86,7 @@ def run_config_stages(config: str, options: Optional[dict] = None,
         results.update(runner.run([plan]))
         times[plan.stage.name] = dict(wall=time.perf_counter() - wall,
                                       cpu=cpu_seconds() - cpu)
-    tests = [s for s in stages if isinstance(s, TestStage)]
+    tests = [s for s in built if isinstance(s, TestStage)]
     if not tests:
         return {}, times
     test = tests[-1]

@@ -11,8 +11,11 @@ so it lives here with three backends:
   ops), built by name and loaded from a local checkpoint, or a built model;
 * ``'mmdet'``: mmdet's ``DetInferencer`` with any config + checkpoint (needs
   the full mmcv: ``make detection``);
-* a callable ``image (HxWx3 uint8 RGB) -> Detections`` (tests, toy worlds,
-  other libraries).
+* ``'mask'``: boxes read from the label mask a generator returns with its
+  image (:class:`MaskBoxDetector`; renderers such as the toy world, or
+  layout-conditioned generators, know where they drew the object);
+* a callable ``image (HxWx3 uint8 RGB) -> Detections`` (tests, other
+  libraries).
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from synthgen.sources import to_rgb_array
 from .basic import FilterResult
 
 __all__ = ['Detections', 'DetectionCropFilter', 'TorchvisionDetector',
-           'MMDetDetector', 'select_box', 'COCO_VEHICLES']
+           'MMDetDetector', 'MaskBoxDetector', 'select_box', 'COCO_VEHICLES']
 
 #: Vehicle-Diff's classes (COCO names).
 COCO_VEHICLES = ('car', 'truck')
@@ -236,6 +239,50 @@ class MMDetDetector:
                           [self.class_names[i] for i in labels])
 
 
+class MaskBoxDetector:
+    """Boxes from a generator's label mask: ``mask (HxW int) -> Detections``.
+
+    For each class, the box around every pixel whose label is one of the
+    class's labels, with confidence 1 (the renderer drew it there). Pixels
+    cut off by the frame are not in the mask, so an object that is partly
+    outside the image gets a box clipped to what is visible.
+
+    Args:
+        labels (dict): ``{class name: [mask label values]}``.
+        min_pixels (int): Fewer pixels of a class give no box.
+
+    Example:
+        >>> det = MaskBoxDetector({'car': [10, 11, 12, 13]})
+        >>> mask = np.zeros((8, 8), np.uint8); mask[2:5, 1:7] = 10
+        >>> det(mask).boxes.tolist()
+        [[1.0, 2.0, 7.0, 5.0]]
+    """
+
+    def __init__(self, labels: Dict[str, Sequence[int]], min_pixels: int = 1):
+        if not isinstance(labels, dict) or not labels:
+            raise ValueError('MaskBoxDetector: labels must map class names to '
+                             'mask label values, e.g. {"car": [10, 11]}')
+        self.labels = {str(k): [int(v) for v in
+                                (vals if isinstance(vals, (list, tuple))
+                                 else [vals])]
+                       for k, vals in labels.items()}
+        self.min_pixels = int(min_pixels)
+
+    def __call__(self, mask) -> Detections:
+        if mask is None:
+            raise ValueError("DetectionCropFilter(backend='mask'): the "
+                             'generator returned no mask with this image')
+        mask = np.asarray(mask)
+        boxes, names = [], []
+        for name, values in self.labels.items():
+            ys, xs = np.nonzero(np.isin(mask, values))
+            if len(ys) >= self.min_pixels and len(ys):
+                boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+                names.append(name)
+        return Detections(np.asarray(boxes, np.float64).reshape(-1, 4),
+                          np.ones(len(boxes)), names)
+
+
 # ---------------------------------------------------------------- filter
 @FILTERS.register_module()
 class DetectionCropFilter:
@@ -246,10 +293,12 @@ class DetectionCropFilter:
     1024 px, one box: the highest score).
 
     Args:
-        backend (str): ``'torchvision'``, ``'mmdet'`` or ``'callable'``.
+        backend (str): ``'torchvision'``, ``'mmdet'``, ``'mask'`` or
+            ``'callable'``.
         model: torchvision: a model name or built model; mmdet: a config
-            file / dict / model name; callable: ``image -> Detections`` (or
-            ``(boxes, scores, labels)``).
+            file / dict / model name; mask: ``{class: [mask labels]}`` (see
+            :class:`MaskBoxDetector`; reads ``item['mask']``); callable:
+            ``image -> Detections`` (or ``(boxes, scores, labels)``).
         weights (str, optional): Local checkpoint (torchvision, mmdet).
         classes (Sequence[str], optional): Class names kept.
         score_thr (float): Minimum confidence (0.65).
@@ -282,10 +331,10 @@ class DetectionCropFilter:
                  device: Optional[str] = None,
                  model_kwargs: Optional[dict] = None,
                  name: Optional[str] = None):
-        if backend not in ('torchvision', 'mmdet', 'callable'):
+        if backend not in ('torchvision', 'mmdet', 'mask', 'callable'):
             raise ValueError("DetectionCropFilter: backend must be "
-                             f"'torchvision', 'mmdet' or 'callable', got "
-                             f'{backend!r}')
+                             f"'torchvision', 'mmdet', 'mask' or 'callable', "
+                             f'got {backend!r}')
         if model is None:
             raise ValueError('DetectionCropFilter: set model (torchvision: a '
                              'model name such as "fasterrcnn_resnet50_fpn_v2"; '
@@ -297,6 +346,8 @@ class DetectionCropFilter:
                 model, weights, class_names, device, model_kwargs)
         elif backend == 'mmdet':
             self.detector = MMDetDetector(model, weights, device, class_names)
+        elif backend == 'mask':
+            self.detector = MaskBoxDetector(dict(model))
         else:
             if not callable(model):
                 raise TypeError('DetectionCropFilter(backend="callable"): '
@@ -321,7 +372,11 @@ class DetectionCropFilter:
 
     def __call__(self, item: Dict[str, Any]) -> FilterResult:
         img = to_rgb_array(item['image'])
-        box, reason = select_box(self.detect(img), img.shape[:2],
+        if self.backend == 'mask':
+            dets = self.detect(item.get('mask'))
+        else:
+            dets = self.detect(img)
+        box, reason = select_box(dets, img.shape[:2],
                                  self.classes, self.score_thr, self.min_side,
                                  self.reference_size, self.select)
         if box is None:

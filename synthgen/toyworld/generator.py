@@ -48,7 +48,7 @@ _VEHICLE_ATTRS = {
     'background': ('cam', 'scene', VEHICLE_SCENES),
 }
 _SPECIAL = {'person': ('hat', 'viewpoint', 'angle', 'pid', 'clothes_id', 'camid'),
-            'vehicle': ('marks', 'pid', 'camid')}
+            'vehicle': ('marks', 'pid', 'camid', 'scale', 'cx', 'cy')}
 
 
 def _stack(rows):
@@ -75,7 +75,10 @@ class ToyWorldRenderer:
     - vehicles: ``pid``, ``camid``, ``vehicle_type``, ``brand``, ``era``,
       ``color``, ``marks`` (list of mark names), ``viewpoint``
       (front/rear/side/oblique), ``facing``, ``weather``, ``illumination``,
-      ``background``.
+      ``background``; framing: ``scale`` (vehicle size as a fraction of
+      the shorter image side, default ~0.86), ``cx``, ``cy`` (its centre as
+      fractions of the width / height; values outside 0..1 put it partly or
+      wholly out of the frame).
 
     Values are words from :mod:`synthgen.toyworld.vocab` (or their index).
     The result's ``image`` is a ``PIL.Image`` (RGB), ``mask`` an ``(H, W)``
@@ -155,11 +158,15 @@ class ToyWorldRenderer:
                 tabs['jit']['angle'][0] = 90.0 * v
             if 'angle' in attrs:
                 tabs['jit']['angle'][0] = float(attrs['angle']) % 360
-        elif 'marks' in attrs:
-            marks = np.zeros(len(VEHICLE_MARKS), bool)
-            for m in attrs['marks']:
-                marks[lookup(VEHICLE_MARKS, m, 'marks')] = True
-            tabs['id']['marks'][0] = marks
+        else:
+            if 'marks' in attrs:
+                marks = np.zeros(len(VEHICLE_MARKS), bool)
+                for m in attrs['marks']:
+                    marks[lookup(VEHICLE_MARKS, m, 'marks')] = True
+                tabs['id']['marks'][0] = marks
+            for key in ('scale', 'cx', 'cy'):
+                if key in attrs:
+                    tabs['jit'][key][0] = float(attrs[key])
         return tabs, dict(pid=pid if pid is not None else -1,
                           clothes_id=attrs.get('clothes_id', -1),
                           camid=camid if camid is not None else -1, seed=seed)

@@ -196,3 +196,25 @@ def test_mmdet_backend_absent_names_make_detection():
         pytest.skip('mmdet is installed')
     with pytest.raises(ImportError, match='make detection'):
         DetectionCropFilter(backend='mmdet', model='rtmdet_tiny.py')
+
+
+def test_mask_backend_reads_the_rendered_box():
+    """backend='mask': the box of the labelled pixels; none -> dropped."""
+    img = np.zeros((64, 64, 3), np.uint8)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[10:40, 5:55] = 10
+    mask[20:25, 30:35] = 12                     # another label of the same car
+    flt = DetectionCropFilter(backend='mask', model=dict(car=[10, 12]),
+                              reference_size=64, min_side=16)
+    res = flt(dict(image=img, mask=mask))
+    assert res.keep and res.image.shape == (30, 50, 3)
+    # an empty road: no car
+    res = flt(dict(image=img, mask=np.zeros_like(mask)))
+    assert (res.keep, res.reason) == (False, 'no car/truck')
+    # a vehicle cut off by the frame: 16 px visible, not more than 16
+    cut = np.zeros_like(mask)
+    cut[10:40, 48:64] = 10
+    res = flt(dict(image=img, mask=cut))
+    assert (res.keep, res.reason) == (False, 'box <= 16 px (at 64)')
+    with pytest.raises(ValueError, match='no mask'):
+        flt(dict(image=img, mask=None))

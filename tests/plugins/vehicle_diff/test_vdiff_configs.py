@@ -10,7 +10,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 EXPERIMENTS = sorted(p for p in glob.glob(osp.join(
     ROOT, 'configs', 'vehicle_diff', '*.py'))
-    if not osp.basename(p).startswith('finetune'))
+    if not osp.basename(p).startswith(('finetune', 'toy_')))
 
 
 def load(name):
