@@ -52,12 +52,20 @@ class OutputNotWritableError(PermissionError):
     """An output folder cannot be created or written (checked up front)."""
 
 
-def check_writable(path: str, what: str = 'output') -> None:
-    """Stop unless ``path`` (a folder, existing or not) can be written.
+def check_writable(path: str, what: str = 'output',
+                   folder: bool = True) -> None:
+    """Stop unless ``path`` (existing or not) can be written.
 
     Creates nothing: the nearest existing folder on the way to ``path`` must
     be a folder in which a file can be created (tried with a temporary file,
     which also catches read-only file systems and a run as root).
+
+    Args:
+        path (str): the output.
+        what (str): what it is, for the message.
+        folder (bool): ``path`` must be a folder (a generation output). With
+            ``False`` (a stage's output, a file or a folder) an existing file
+            is checked through its folder, where it is replaced atomically.
 
     Raises:
         OutputNotWritableError: naming ``path`` and the folder at fault.
@@ -66,6 +74,8 @@ def check_writable(path: str, what: str = 'output') -> None:
     probe = target
     while not osp.exists(probe) and osp.dirname(probe) != probe:
         probe = osp.dirname(probe)
+    if not folder and probe == target and osp.isfile(target):
+        probe = osp.dirname(target)
     if not osp.isdir(probe):
         raise OutputNotWritableError(
             f'cannot write the {what} {path}: {probe} is a file, not a folder')

@@ -292,7 +292,8 @@ class StageRunner:
         for p in plans:
             if p.runs:
                 for out in p.stage.outputs():
-                    check_writable(out, f"output of stage '{p.stage.name}'")
+                    check_writable(out, f"output of stage '{p.stage.name}'",
+                                   folder=False)
         results: Dict[str, Any] = {}
         total = len(plans)
         for i, p in enumerate(plans, 1):

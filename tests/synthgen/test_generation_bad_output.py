@@ -22,8 +22,12 @@ from synthgen.writer import OutputNotWritableError, ShardWriter, check_writable
 def _generate(cfg_path):
     env = dict(os.environ)
     env.pop('REIDKIT_TRACEBACK', None)
+    # the stage records go beside the config (a work dir of its own, not
+    # work_dirs/cfg in the checkout, which every test here would share)
+    work_dir = osp.join(osp.dirname(str(cfg_path)), 'work')
     return subprocess.run([PYTHON, osp.join(REPO, 'tools', 'generate.py'),
-                           cfg_path, '--no-progress'], cwd=REPO, env=env,
+                           cfg_path, '--no-progress', '--work-dir', work_dir],
+                          cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -27,7 +27,7 @@ def test_target_cameras_film_only_their_look():
 def _load(config, world, target, shared):
     opts = ta.toy_options(world, target, epochs=6, translator_iters=7, seed=3)
     opts['aost_root'] = shared
-    return load_config(osp.join(ROOT, config), opts, work_dir='/tmp/w')
+    return load_config(osp.join(ROOT, config), opts, work_dir='wd/run')
 
 
 def test_every_variant_runs_on_the_toy_world_and_its_target():
@@ -46,7 +46,7 @@ def test_every_variant_runs_on_the_toy_world_and_its_target():
     assert list(ao.stages[-1].targets) == ['msmt17']
     assert ao.stages[-1].targets.msmt17.test_dataloader.dataset.data_root == \
         '/toy/msmt17'
-    assert ao.stages[-2].work_dir == '/tmp/w/reid'      # per run, not shared
+    assert ao.stages[-2].work_dir == 'wd/run/reid'      # per run, not shared
     assert ao.distance.pretrained is None and ao.img_size == (32, 16)
     assert ao.train_cfg.max_epochs == 6 and ao.randomness.seed == 3
     assert ao.param_scheduler[0].milestones == [2, 4]  # 40/120 and 70/120 of 6
