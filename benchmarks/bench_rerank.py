@@ -47,6 +47,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, 'benchmarks'))
 
+from synthgen.utils.machine import cpu_model  # noqa: E402 (bench_dlcr_refinement imports it from here)
+
 #: (queries, gallery, identities, feature dimension)
 SIZES = dict(market=(3368, 15913, 751, 2048), msmt=(11659, 82161, 3060, 2048),
              mid=(2000, 8000, 500, 256), small=(500, 2500, 150, 2048))
@@ -63,18 +65,6 @@ def cpu_s():
     time it hardly changes when other jobs share the cores."""
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
-
-
-def cpu_model():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or 'unknown CPU'
 
 
 def run_one(method, size, peers, tools, memory_mb=256, save=None, noise=3.0,

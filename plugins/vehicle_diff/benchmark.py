@@ -11,21 +11,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 
 import numpy as np
 
-
-def _cpu() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
+from synthgen.utils.machine import cpu_model
 
 
 def _timed(fn, n):
@@ -94,7 +84,7 @@ def main(argv=None):
     rows.append(('clip colour', n, _timed(
         lambda k: [clip(item) for _ in range(k)], n)))
     dev = 'cuda' if torch.cuda.is_available() else 'cpu'
-    print(f'{_cpu()}, {torch.get_num_threads()} threads, device {dev}, '
+    print(f'{cpu_model()}, {torch.get_num_threads()} threads, device {dev}, '
           f'load average {os.getloadavg()[0]:.1f}; '
           f'{"tiny random-weight models" if args.tiny else "real models"}, '
           f'filters on {args.size}x{args.size} images')
