@@ -81,3 +81,33 @@ def test_perturbation_is_per_identity(toy_market):
         assert all(x == a[0] for x in a[1:])     # the same token every time
         dropped.append(set(gen.identities[pid]) - set(a[0]))
     assert any(dropped) and len({frozenset(d) for d in dropped}) > 1
+
+
+def _row_profile(path):
+    """A simple feature: per-row mean and std of the grey image (the body's
+    outline and heat bands), centred and L2-normalised."""
+    a = np.asarray(Image.open(path).convert('L'), np.float32)
+    f = np.concatenate([a.mean(1), a.std(1)])
+    f -= f.mean()
+    return f / np.linalg.norm(f)
+
+
+def test_generated_ir_of_an_identity_is_nearest_to_its_own_images(
+        toy_sysu, toy_market, tmp_path):
+    from plugins.dive import toy_ablation as ta
+    from reidkit.registry import DATASETS
+    ir = ta.generate(toy_sysu, toy_market, str(tmp_path), 'camera',
+                     perturb=0.0, per_camera=4, min_images=1)
+    ds = DATASETS.build(ta.external_cfg(toy_market, 1, synthetic_root=ir,
+                                        include_rgb=False))
+    rows = [ds.get_data_info(i) for i in range(len(ds))]
+    feats = np.stack([_row_profile(r['img_path']) for r in rows])
+    pids = np.array([r['pid'] for r in rows])
+    sim = feats @ feats.T
+    np.fill_diagonal(sim, -np.inf)
+    nearest_same = (pids[sim.argmax(1)] == pids).mean()
+    n_ids = len(set(pids.tolist()))
+    assert n_ids >= 3
+    # leave-one-out nearest neighbour: far above chance (~1 / n_ids); with
+    # a new body per image (the stand-in before) 0.31 on 19 ids, 0.60 on 4
+    assert nearest_same >= 0.7, (nearest_same, n_ids)
