@@ -260,7 +260,8 @@ def main(argv=None) -> dict:
     grid = save_grid(market, dict(single=ir['single'], camera=ir['camera']),
                      osp.join(root, 'toy_grid.png'))
     print(f'\ntotal {time.time() - t0:.0f} s wall, {cpu_seconds():.0f} s CPU '
-          f'(user + sys, this process and its {args.jobs} workers); '
+          f'(user + sys, this process and its workers, --jobs '
+          f'{args.jobs}); '
           f'generated IR grid: {grid}')
     return dict(table=rows, sweep=sweep)
 
