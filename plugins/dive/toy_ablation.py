@@ -1,16 +1,17 @@
 """DiVE's Table 3 directions and Fig. 5 in the toy world.
 
     python -m plugins.dive.toy_ablation [--root work_dirs/dive_toy]
-        [--seeds 0 1 2] [--epochs 10] [--perturb 0.2]
+        [--seeds 0 1 2] [--epochs 8] [--perturb 0.2] [--jobs 2]
 
 Renders a toy SYSU-MM01 and a toy Market-1501 (``tools/make_toy_data.py``,
 64x32) when missing, writes the DiVE vocabulary (per camera and per
 modality), and generates infrared images of the external (toy Market)
 identities with :class:`DiVEToyIRGenerator` -- the stand-in for the
 fine-tuned SD-1.5: it renders each identity's annotated attributes in
-infrared, either in one generic infrared look ("single view") or in the
-look of each infrared camera of the toy SYSU-MM01, 3 and 6 ("multi view"),
-resampling each attribute with probability ``--perturb`` (imperfect
+infrared (one consistent person per identity), either in one generic
+infrared look ("single view") or in the look of each infrared camera of the
+toy SYSU-MM01, 3 and 6 (its own camera tables, "multi view"), replacing
+each attribute of an identity with probability ``--perturb`` (imperfect
 identity inversion). Then for every seed it trains ``configs/dive/
 toy_sysu_lcnet.py`` (LCNet-0.5 from random weights) on
 
@@ -22,7 +23,8 @@ toy_sysu_lcnet.py`` (LCNet-0.5 from random weights) on
 and, for the last, with the first n external identities only (mAP vs
 number of external identities, seed 0 ... all seeds). Scores: all-search
 (IR queries, RGB gallery, 10 trials), rank-1 and mAP in percent, mean +-
-sample standard deviation over the seeds. Torch uses ``--threads`` threads.
+sample standard deviation over the seeds. The runs are independent: ``--jobs``
+worker processes (default 2) train them, one torch thread each.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from reidkit.stages.inprocess import cpu_seconds, sample_std
+from reidkit.stages.inprocess import cpu_seconds, parallel_map, sample_std
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = 'configs/dive/toy_sysu_lcnet.py'
@@ -85,7 +87,7 @@ def generate(sysu: str, market: str, root: str, view: str, perturb: float,
         prompt_builder=dict(type='DiVEPromptBuilder',
                             codes_file=voc['codes']),
         generator=dict(type='DiVEToyIRGenerator', view=view,
-                       perturb=perturb, size=(64, 32),
+                       perturb=perturb, size=(64, 32), target_root=sysu,
                        attributes_file=osp.join(market, '_toy_annotations',
                                                 'attributes.jsonl')),
         writer=dict(out_dir=out), num_variants=per_camera * len(IR_CAMS),
@@ -131,6 +133,27 @@ def _score(metrics: dict):
     return r1 * scale, mean_ap * scale
 
 
+def chance_level(sysu: str, draws: int = 20, seed: int = 0):
+    """(R1, mAP) in percent of a random ranking under the all-search
+    protocol on the toy SYSU-MM01 test set (mean of ``draws`` random
+    distance matrices): what a model that learned nothing scores."""
+    from reidkit.evaluation.protocols import build_protocol
+    from reidkit.registry import DATASETS
+
+    def labels(split):
+        ds = DATASETS.build(dict(type='SYSUMM01', data_root=sysu, split=split))
+        rows = [ds.get_data_info(i) for i in range(len(ds))]
+        return {k: np.array([r[k] for r in rows])
+                for k in ('pid', 'camid', 'modality', 'img_path')}
+    query, gallery = labels('query'), labels('gallery')
+    proto, rng = build_protocol('sysu_all'), np.random.default_rng(seed)
+    res = [proto.evaluate(rng.random((len(query['pid']),
+                                      len(gallery['pid']))), query, gallery)
+           for _ in range(draws)]
+    return (100 * float(np.mean([r['cmc'][0] for r in res])),
+            100 * float(np.mean([r['mAP'] for r in res])))
+
+
 def mean_std(values) -> str:
     """``mean +- sample std`` (ddof=1; 0 for one value)."""
     v = np.asarray(values, dtype=float)
@@ -145,6 +168,19 @@ def format_table(rows: Dict[str, List[tuple]], seeds) -> str:
         lines.append(f'{name:<32} {mean_std([s[0] for s in scores]):>13} '
                      f'{mean_std([s[1] for s in scores]):>13}')
     return '\n'.join(lines)
+
+
+def _train_job(job: dict) -> dict:
+    """One training run of the table (a worker of :func:`parallel_map`):
+    its (R1, mAP) and the CPU seconds it took in its process."""
+    logging.getLogger('mmengine').setLevel(logging.WARNING)
+    import plugins.dive  # noqa: F401
+    from mmengine.registry import init_default_scope
+    init_default_scope('reidkit')
+    cpu = cpu_seconds()
+    score = _score(train_once(job['sysu'], job['work'], job['seed'],
+                              job['epochs'], job['extra']))
+    return dict(score=score, cpu=cpu_seconds() - cpu)
 
 
 def main(argv=None) -> dict:
@@ -162,10 +198,12 @@ def main(argv=None) -> dict:
     ap.add_argument('--sweep', type=int, nargs='*', default=[12],
                     help='numbers of external identities for the sweep '
                          '(plus all)')
-    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--jobs', type=int, default=2,
+                    help='training runs in parallel (worker processes of '
+                         'one thread each; 1: all in this process)')
     args = ap.parse_args(argv)
     import torch
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(1)
     logging.getLogger('mmengine').setLevel(logging.WARNING)
     import plugins.dive  # noqa: F401
     from mmengine.registry import init_default_scope
@@ -177,40 +215,44 @@ def main(argv=None) -> dict:
     ir = {view: generate(sysu, market, root, view, args.perturb,
                          args.per_camera, args.min_images)
           for view in ('single', 'camera')}
-    work = osp.join(root, 'runs')
-    rows: Dict[str, List[tuple]] = {}
-    for name, setting in SETTINGS:
-        for seed in args.seeds:
-            extra = None if setting is None else external_cfg(
-                market, args.min_images, synthetic_root=ir[setting['view']],
-                include_rgb=setting['rgb'])
-            rows.setdefault(name, []).append(_score(train_once(
-                sysu, work, seed, args.epochs, extra)))
-            print(f'[{time.time() - t0:6.0f}s wall, {cpu_seconds():5.0f}s '
-                  f'CPU] {name} seed {seed}: R1 {rows[name][-1][0]:.1f} '
-                  f'mAP {rows[name][-1][1]:.1f}', flush=True)
     from reidkit.registry import DATASETS
     n_ext = DATASETS.build(external_cfg(market, args.min_images)
                            ).metainfo['num_pids']
-    sweep: Dict[str, List[tuple]] = {
-        '0 (baseline)': rows[SETTINGS[0][0]]}
-    for n in [k for k in args.sweep if k < n_ext]:
-        key = f'{n}'
-        for seed in args.seeds:
-            extra = external_cfg(market, args.min_images, max_ids=n,
-                                 synthetic_root=ir['camera'])
-            sweep.setdefault(key, []).append(_score(train_once(
-                sysu, work, seed, args.epochs, extra)))
-            print(f'[{time.time() - t0:6.0f}s wall, {cpu_seconds():5.0f}s '
-                  f'CPU] {n} external ids seed {seed}: R1 '
-                  f'{sweep[key][-1][0]:.1f} mAP {sweep[key][-1][1]:.1f}',
-                  flush=True)
+    # (table, row name, external dataset config or None) per row
+    rows_spec = [('table', name, None if setting is None else external_cfg(
+        market, args.min_images, synthetic_root=ir[setting['view']],
+        include_rgb=setting['rgb'])) for name, setting in SETTINGS]
+    rows_spec += [('sweep', f'{n}', external_cfg(
+        market, args.min_images, max_ids=n, synthetic_root=ir['camera']))
+        for n in args.sweep if n < n_ext]
+    jobs = [dict(table=t, name=name, seed=seed, sysu=sysu,
+                 work=osp.join(root, 'runs'), epochs=args.epochs, extra=extra)
+            for t, name, extra in rows_spec for seed in args.seeds]
+    scores: Dict[tuple, tuple] = {}
+    for i, out in parallel_map(_train_job, jobs, args.jobs):
+        job = jobs[i]
+        scores[(job['table'], job['name'], job['seed'])] = out['score']
+        label = job['name'] + (' external ids' if job['table'] == 'sweep'
+                               else '')
+        print(f'[{time.time() - t0:6.0f}s wall] {label} seed {job["seed"]}:'
+              f' R1 {out["score"][0]:.1f} mAP {out["score"][1]:.1f} '
+              f'({out["cpu"]:.0f}s CPU)', flush=True)
+    rows: Dict[str, List[tuple]] = {
+        name: [scores[('table', name, s)] for s in args.seeds]
+        for name, _ in SETTINGS}
+    sweep: Dict[str, List[tuple]] = {'0 (baseline)': rows[SETTINGS[0][0]]}
+    for t, name, _ in rows_spec:
+        if t == 'sweep':
+            sweep[name] = [scores[('sweep', name, s)] for s in args.seeds]
     sweep[f'{n_ext} (all)'] = rows[SETTINGS[-1][0]]
     print()
     print(f'Toy Table 3 (all-search; perturb={args.perturb}, '
           f'{args.per_camera} IR images per identity per camera, '
           f'{n_ext} external identities)')
     print(format_table(rows, args.seeds))
+    r1, mean_ap = chance_level(sysu)
+    print(f"{'random ranking (chance level)':<32} {r1:5.1f}{'':8} "
+          f'{mean_ap:5.1f}')
     print()
     print('mAP vs number of external identities (RGB + IR, multi view)')
     print(format_table({f'{k} external ids': v for k, v in sweep.items()},
@@ -218,10 +260,10 @@ def main(argv=None) -> dict:
     grid = save_grid(market, dict(single=ir['single'], camera=ir['camera']),
                      osp.join(root, 'toy_grid.png'))
     print(f'\ntotal {time.time() - t0:.0f} s wall, {cpu_seconds():.0f} s CPU '
-          f'(user + sys, this process and its children); generated IR '
-          f'grid: {grid}')
+          f'(user + sys, this process and its workers, --jobs '
+          f'{args.jobs}); '
+          f'generated IR grid: {grid}')
     return dict(table=rows, sweep=sweep)
-
 
 
 def save_grid(market: str, ir_dirs: Dict[str, str], out_png: str,

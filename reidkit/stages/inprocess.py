@@ -5,14 +5,14 @@ over several seeds calls :func:`run_config_stages` instead, which loads the
 config with overrides, runs its stages quietly and returns the last test
 stage's metrics with the wall and CPU time of every stage that ran.
 :func:`cpu_seconds` and :func:`mean_std` are the bookkeeping such tables
-share.
+share; :func:`parallel_map` runs their independent runs in worker processes.
 """
 from __future__ import annotations
 
 import json
 import resource
 import time
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -35,6 +35,46 @@ def mean_std(values: Sequence[float], digits: int = 1) -> str:
     for ``[1, 2, 3]``."""
     x = np.asarray(values, np.float64)
     return f'{x.mean():.{digits}f} +- {sample_std(x):.{digits}f}'
+
+
+def parallel_map(fn: Callable, items: Sequence, jobs: int = 1
+                 ) -> Iterator[Tuple[int, object]]:
+    """``(index, fn(item))`` for every item, as they finish, in ``jobs``
+    worker processes (spawned with ``OMP_NUM_THREADS=1``, so torch runs one
+    thread in each); ``jobs=1`` runs them here, in order.
+    The workers' CPU time reaches :func:`cpu_seconds` (children) once the
+    generator is exhausted (the pool is shut down and waited for).
+
+    Args:
+        fn (callable): a module-level function (picklable).
+        items (sequence): its arguments, one per call.
+        jobs (int): worker processes.
+
+    Example:
+        >>> for i, score in parallel_map(train_seed, [0, 1, 2], jobs=2):
+        ...     print(i, score)
+    """
+    if jobs <= 1:
+        for i, item in enumerate(items):
+            yield i, fn(item)
+        return
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    old = os.environ.get('OMP_NUM_THREADS')
+    os.environ['OMP_NUM_THREADS'] = '1'  # inherited by the spawned workers
+    try:
+        with ProcessPoolExecutor(jobs,
+                                 mp_context=mp.get_context('spawn')) as pool:
+            futures = {pool.submit(fn, item): i
+                       for i, item in enumerate(items)}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+    finally:
+        if old is None:
+            os.environ.pop('OMP_NUM_THREADS', None)
+        else:
+            os.environ['OMP_NUM_THREADS'] = old
 
 
 def run_config_stages(config: str, options: Optional[dict] = None,

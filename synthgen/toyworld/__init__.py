@@ -13,8 +13,9 @@ Example:
     >>> summary['splits']['query']['pids'] > 0
     True
 """
-from .api import KINDS, load_summary, make_dataset
+from .api import KINDS, load_summary, make_dataset, replay_plan
 from .generator import ToyWorldRenderer
 from .world import Knobs
 
-__all__ = ['KINDS', 'Knobs', 'ToyWorldRenderer', 'load_summary', 'make_dataset']
+__all__ = ['KINDS', 'Knobs', 'ToyWorldRenderer', 'load_summary', 'make_dataset',
+           'replay_plan']

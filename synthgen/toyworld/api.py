@@ -44,6 +44,38 @@ def load_summary(out):
         return json.load(f)['summary']
 
 
+def replay_plan(out):
+    """The plan of the complete toy dataset in ``out``, sampled again from the
+    config in its ``.complete`` marker (same kind, ids, seed, size, knobs:
+    the same identity, outfit and camera tables); nothing is rendered.
+
+    Args:
+        out (str): a folder :func:`make_dataset` wrote (one kind, not 'all').
+
+    Returns:
+        Plan: ``cams`` (camera table, one row per camera), ``ids``,
+        ``outfits`` and ``records`` (per image ``pid``, ``camid``, ...,
+        aligned with ``cam_rows`` / ``id_rows``).
+
+    Example:
+        >>> plan = replay_plan('data/toy/sysu_mm01')
+        >>> cam3 = plan.camera_row(3)  # the camera table row of camid 3
+    """
+    marker = osp.join(out, COMPLETE)
+    if not osp.isfile(marker):
+        raise FileNotFoundError(f'{out}: no {COMPLETE} marker; expected a '
+                                'complete toy dataset written by make_dataset')
+    with open(marker, encoding='utf-8') as f:
+        config = json.load(f).get('config') or {}
+    if config.get('version') != VERSION or config.get('kind') not in LAYOUTS:
+        raise ValueError(f'{marker}: config {config} is not a version '
+                         f'{VERSION} toy dataset of one kind')
+    kind = config['kind']
+    rng = np.random.default_rng([int(config['seed']), zlib.crc32(kind.encode())])
+    return LAYOUTS[kind][0](rng, int(config['num_ids']), tuple(config['size']),
+                            Knobs(**config['knobs']))
+
+
 def make_dataset(kind, out, num_ids=None, seed=0, size=None, workers=None,
                  overwrite=False, knobs=None, verbose=False):
     """Render a toy dataset of ``kind`` in its official layout under ``out``.

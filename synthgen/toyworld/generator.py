@@ -91,6 +91,11 @@ class ToyWorldRenderer:
         size (tuple): ``(H, W)``; default 128x64 (persons), 128x128 (vehicles).
         seed (int): base seed for identities/outfits/cameras named by id.
         knobs (dict): difficulty knobs, see :class:`~synthgen.toyworld.Knobs`.
+        cameras (dict, optional): ``camid -> camera table row`` (dict of
+            one-row arrays, e.g. a toy dataset's ``replay_plan(root)
+            .camera_row(camid)``): a request with that ``camid`` is filmed
+            by that camera (its scene, background, colour cast, gain, noise,
+            blur) instead of one sampled from the seed and the camid.
 
     Example:
         >>> from synthgen.registry import GENERATORS
@@ -100,7 +105,8 @@ class ToyWorldRenderer:
         'red'
     """
 
-    def __init__(self, kind='person', size=None, seed=0, knobs=None):
+    def __init__(self, kind='person', size=None, seed=0, knobs=None,
+                 cameras=None):
         if kind not in ('person', 'vehicle'):
             raise ValueError(f"ToyWorldRenderer kind={kind!r}: expected 'person' or "
                              "'vehicle'")
@@ -109,6 +115,8 @@ class ToyWorldRenderer:
                                               else (128, 128))
         self.seed = int(seed)
         self.knobs = knobs if isinstance(knobs, world.Knobs) else world.Knobs.from_dict(knobs)
+        self.cameras = {int(c): {k: np.asarray(v).copy() for k, v in row.items()}
+                        for c, row in (cameras or {}).items()}
 
     def _rng(self, *key):
         return np.random.default_rng([self.seed] + [int(k) for k in key])
@@ -138,9 +146,13 @@ class ToyWorldRenderer:
         else:
             tabs = dict(id=vehicle.sample_vehicles(id_rng, 1, 1))
         camid = attrs.get('camid')
-        c_rng = self._rng(3, camid) if camid is not None else rs
-        tabs['cam'] = world.sample_cameras(c_rng, 1, kind=self.kind,
-                                           strength=k.camera_strength)
+        if camid is not None and int(camid) in self.cameras:
+            tabs['cam'] = {key: v.copy() for key, v in
+                           self.cameras[int(camid)].items()}
+        else:
+            c_rng = self._rng(3, camid) if camid is not None else rs
+            tabs['cam'] = world.sample_cameras(c_rng, 1, kind=self.kind,
+                                               strength=k.camera_strength)
         tabs['jit'] = world.sample_jitter(rs, np.zeros(1, int), tabs['cam'], k,
                                           self.kind)
         for key, val in attrs.items():

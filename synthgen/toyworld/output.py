@@ -74,6 +74,18 @@ class Plan:
         self.bank_rows = (self.cam_rows if bank_rows is None
                           else np.asarray(bank_rows, np.int64))
 
+    def camera_row(self, camid):
+        """The camera table (one row, dict of arrays) of dataset camera id
+        ``camid`` (as in the file names, e.g. 3 for SYSU-MM01's ``cam3``)."""
+        rows = {int(self.cam_rows[i]) for i, r in enumerate(self.records)
+                if r['camid'] == int(camid)}
+        if len(rows) != 1:
+            raise KeyError(f'camera id {camid}: {len(rows)} camera rows in '
+                           f'this plan (camera ids: '
+                           f'{sorted({r["camid"] for r in self.records})})')
+        row = rows.pop()
+        return {k: v[row:row + 1].copy() for k, v in self.cams.items()}
+
     def params(self, idx):
         """Gathered per-image parameters for image indices ``idx``."""
         tables = [(self.ids, self.id_rows), (self.cams, self.cam_rows),

@@ -90,3 +90,20 @@ def test_mean_and_sample_std():
     assert mean_std([1, 2, 6], 2) == '3.00 +- 2.65'
     assert abs(sample_std([10, 12]) - 2 ** 0.5) < 1e-12  # ddof=1, not 1.0
     assert sample_std([5.0]) == 0.0
+
+
+def test_parallel_map_runs_every_item_in_single_thread_workers():
+    import os
+
+    from reidkit.stages.inprocess import parallel_map
+    # here, in order
+    assert list(parallel_map(abs, [-3, 2, -1], jobs=1)) == [
+        (0, 3), (1, 2), (2, 1)]
+    # 2 spawned workers: every item once, by index, OMP_NUM_THREADS=1 there
+    got = dict(parallel_map(abs, [-3, 2, -1, -7], jobs=2))
+    assert got == {0: 3, 1: 2, 2: 1, 3: 7}
+    assert dict(parallel_map(os.getenv, ['OMP_NUM_THREADS'], jobs=2)) == {
+        0: '1'}
+    before = os.environ.get('OMP_NUM_THREADS')
+    list(parallel_map(abs, [1], jobs=2))
+    assert os.environ.get('OMP_NUM_THREADS') == before

@@ -215,3 +215,34 @@ def test_registry_finds_the_renderer_without_importing_it():
                        cwd=ROOT, timeout=120)
     assert r.returncode == 0, r.stderr
     assert '(32, 32)' in r.stdout
+
+
+def test_replay_plan_gives_the_written_dataset_and_its_cameras(tmp_path):
+    from synthgen.toyworld import replay_plan
+    out = str(tmp_path / 'sysu')
+    make_dataset('sysu_mm01', out, num_ids=6, seed=1, size=(64, 32), workers=1)
+    plan = replay_plan(out)
+    # the same images: the replayed render of a few records is what was written
+    for i in (0, len(plan) // 2, len(plan) - 1):
+        rel = plan.records[i]['paths'][0]
+        img, _, _ = plan.render(np.array([i]))
+        disk = np.asarray(Image.open(osp.join(out, rel)).convert('RGB'), np.float32)
+        assert np.abs(disk - img[0].astype(np.float32)).mean() < 3.0, rel
+        other = np.asarray(Image.open(osp.join(
+            out, plan.records[(i + 7) % len(plan)]['paths'][0])).convert('RGB'), np.float32)
+        assert np.abs(disk - other).mean() > 6.0
+    # camera ids of the files -> their rows; SYSU-MM01's 3 and 6 are infrared
+    assert {c: int(plan.camera_row(c)['modality'][0]) for c in range(1, 7)} == {
+        1: 0, 2: 0, 3: 1, 4: 0, 5: 0, 6: 1}
+    with pytest.raises(KeyError, match='camera id 9'):
+        plan.camera_row(9)
+    # a renderer given cameras films a request of that camid with that camera
+    row = plan.camera_row(3)
+    gen = ToyWorldRenderer('person', size=(64, 32), cameras={3: row})
+    tabs, _ = gen._one(dict(seed=5, attributes=dict(camid=3)))
+    for k, v in row.items():
+        assert np.array_equal(tabs['cam'][k], v), k
+    tabs, _ = gen._one(dict(seed=5, attributes=dict(camid=4)))
+    assert tabs['cam']['bg_seed'][0] != row['bg_seed'][0]
+    with pytest.raises(FileNotFoundError, match='complete'):
+        replay_plan(str(tmp_path))

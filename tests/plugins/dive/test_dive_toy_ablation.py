@@ -52,3 +52,15 @@ def test_each_setting_trains_on_its_generated_set(toy_sysu, toy_market,
     assert len(build(synthetic_root=ir['camera'], max_ids=2)) == len(
         [s for s in both if s['orig_pid'] in sorted(
             {t['orig_pid'] for t in both})[:2]])
+
+
+def test_chance_level_is_one_over_the_gallery_identities(toy_sysu):
+    # a random ranking of distinct identities puts the right one first with
+    # probability 1 / (identities in the trial's gallery)
+    gallery = DATASETS.build(dict(type='SYSUMM01', data_root=toy_sysu,
+                                  split='gallery'))
+    n_ids = len({gallery.get_data_info(i)['pid']
+                 for i in range(len(gallery))})
+    r1, mean_ap = ta.chance_level(toy_sysu, draws=100)
+    assert abs(r1 - 100.0 / n_ids) < 4.0, (r1, n_ids)
+    assert 0.0 < mean_ap <= 100.0
