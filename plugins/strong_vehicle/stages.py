@@ -273,7 +273,8 @@ class PostProcessStage(Stage):
                     q_names=main['q_names'], g_names=main['g_names'])
         atomic_write_text(self.out_file, json.dumps(
             dict(rows=rows, models=list(data), aux=list(aux),
-                 weights=self.weights, **self.rr),
+                 features=self.features, weights=self.weights,
+                 use_tracks=self.use_tracks, **self.rr),
             indent=1))
         return rows
 

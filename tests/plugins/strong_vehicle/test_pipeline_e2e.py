@@ -138,6 +138,7 @@ def test_paper_config_runs_every_stage_and_the_chain_is_the_authors(
     assert (result['k1'], result['k2'], result['lambda_value']) == (20, 6,
                                                                     0.3)
     assert result['weights'] == dict(orientation=0.1, camera=0.1)
+    assert result['features']['r50'] == osp.join(work, 'features', 'r50.npz')
     # the single model's test stage (k-reciprocal evaluator) ran too
     single = json.load(open(osp.join(work, 'metrics_test.json')))
     assert 0 <= single['mAP'] <= 100
@@ -152,6 +153,10 @@ def test_paper_config_runs_every_stage_and_the_chain_is_the_authors(
     saved = np.load(osp.join(work, 'postprocess_dist.npz'))
     np.testing.assert_array_equal(np.argsort(saved['ranked'], axis=1),
                                   theirs)
+    # the rank-list picture reads the run's files
+    from plugins.strong_vehicle import ranklist
+    ranklist.main([work, str(tmp_path / 'ranks.png'), '--queries', '2'])
+    assert osp.getsize(tmp_path / 'ranks.png') > 1000
     # a second run finds every stage complete and runs none
     runner = _train_in_process(work, toy_data, monkeypatch)
     assert [p.action for p in runner.plan()] == ['skip'] * 13
