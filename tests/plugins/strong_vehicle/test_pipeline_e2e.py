@@ -7,6 +7,7 @@ made tiny through ``--cfg-options`` only (timm ``test_resnet`` backbones,
 authors' steps recomputed from the saved files; a second run skips every
 stage. Missing data and weights stop the run in the ``check`` stage."""
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -60,8 +61,11 @@ def _args(work, data):
 
 
 def _train(work, data):
+    # one thread: on the shared 2-core machine a second OpenMP thread spins
+    # waiting and costs more CPU than it saves on these tiny models
     return subprocess.run([sys.executable, 'tools/train.py',
                            *_args(work, data)], cwd=ROOT,
+                          env=dict(os.environ, OMP_NUM_THREADS='1'),
                           capture_output=True, text=True, timeout=900)
 
 
