@@ -101,6 +101,7 @@ def _load(data_root, work_dir, seed, overrides):
     resolve_references(cfg)
     epochs = _SIZES['epochs']
     cfg.train_cfg.max_epochs = epochs
+    cfg.train_cfg.val_interval = epochs + 1  # rows are scored on features
     cfg.param_scheduler[1].update(end=epochs, T_max=epochs)
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1000)
