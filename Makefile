@@ -1,7 +1,7 @@
 # Two entry points for a fresh machine (see README.md):
 #   make demo   set up .venv, run the main job: toy DLCR (generation, CAL
 #               training with and without DLCR, refinement; 3 seeds; table)
-#   make test   set up .venv, run the test suite
+#   make test   set up .venv (with `make detection`: mmcv + mmdet), run the test suite
 # make quickstart: the bag-of-tricks baseline on a toy Market-1501 (~4 min)
 # make bench-peers: torchreid and fast-reid for benchmarks/ (see its README)
 # A second run skips the install while setup.cfg and pyproject.toml are unchanged.
@@ -9,6 +9,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+DET_STAMP := $(VENV)/.detection
 DEMO_CONFIG ?= configs/quickstart/toy_market_bot_r18.py
 TOY    := data/toy
 
@@ -32,7 +33,7 @@ demo: install
 quickstart: toy
 	$(PY) tools/train.py $(DEMO_CONFIG)
 
-test: install
+test: install detection
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # The benchmarks' peers, without their dependencies (fastreid 1.4.0 pins
@@ -54,7 +55,7 @@ clean-venv:
 
 # make detection: the mmdet backend of synthgen's DetectionCropFilter.
 # mmdet 3.3 needs the full mmcv (< 2.2), which has no wheel for our torch: build
-# mmcv 2.1.0 from source once (CPU ops, ~12 min on 2 cores), cache the wheel under
+# mmcv 2.1.0 from source once (CPU ops, ~55 CPU-min: ~28 min on 2 idle Zen 1 cores), cache the wheel under
 # $(WHEELS)/<torch version>-<python tag>/ and reuse it on later runs. mmcv replaces
 # mmcv-lite (same import name); mmpretrain 1.2 accepts mmcv >= 2.0, < 2.4.
 # Build facts: setup.py forces -std=c++14/17, torch >= 2.10 headers need C++20;
@@ -71,7 +72,7 @@ detection-wheel:
 	@set -e; dir="$(WHEELS)/$(MMCV_TAG)"; \
 	if ls $$dir/mmcv-$(MMCV_VERSION)-*.whl >/dev/null 2>&1; then \
 	  echo "cached: $$(ls $$dir/mmcv-$(MMCV_VERSION)-*.whl | head -1)"; exit 0; fi; \
-	echo "building mmcv $(MMCV_VERSION) for $(MMCV_TAG) (about 12 min on 2 cores) ..."; \
+	echo "building mmcv $(MMCV_VERSION) for $(MMCV_TAG) (about 55 CPU-min: ~28 min on 2 idle cores) ..."; \
 	mkdir -p $$dir; build=$$(mktemp -d); trap 'rm -rf '$$build EXIT; \
 	$(PY) -m pip install -q --target $$build/tools "setuptools<82" wheel ninja; \
 	PYTHONPATH=$$build/tools $(PY) -m pip download -q --no-deps --no-binary :all: \
@@ -85,10 +86,17 @@ detection-wheel:
 	  nice -n 10 $$py -m pip wheel -q --no-deps --no-build-isolation -w $$build/out .; \
 	mv $$build/out/mmcv-*.whl $$dir/; ls -l $$dir
 
-detection: install detection-wheel
+detection: $(DET_STAMP)
+
+# mmcv and mmcv-lite share the import name: both are removed before the wheel goes
+# in (a later `make install` that brings mmcv-lite back re-runs this, as the stamp
+# is then older than the install's).
+$(DET_STAMP): $(STAMP)
+	@$(MAKE) --no-print-directory detection-wheel
 	@set -e; whl=$$(ls $(WHEELS)/$(MMCV_TAG)/mmcv-$(MMCV_VERSION)-*.whl | head -1); \
-	$(PY) -m pip uninstall -q -y mmcv-lite 2>/dev/null || true; \
-	$(PY) -m pip install -q --no-deps $$whl; \
-	$(PY) -m pip install -q "mmdet==$(MMDET_VERSION)"; \
+	$(PY) -m pip uninstall -qq -y mmcv-lite mmcv 2>/dev/null || true; \
+	$(PY) -m pip install -qq --no-deps --force-reinstall $$whl; \
+	$(PY) -m pip install -qq "mmdet==$(MMDET_VERSION)"; \
 	$(PY) -c "import mmcv, mmdet, mmpretrain; from mmcv.ops import nms; \
 	print('mmcv', mmcv.__version__, 'mmdet', mmdet.__version__, 'mmpretrain', mmpretrain.__version__)"
+	@touch $(DET_STAMP)

@@ -11,3 +11,4 @@ img_size = (256, 128)  # (height, width)
 frame_step = 1
 dataset_args = dict(frame_step='${frame_step}')
 dlcr_root = 'work_dirs/dlcr_data/ccvid'
+work_dir = 'work_dirs/dlcr_ccvid_cal'  # not work_dirs/ccvid_cal: configs/cal/ccvid_cal.py has that

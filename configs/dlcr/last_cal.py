@@ -9,3 +9,4 @@ protocol = 'last'
 eval_set = 'test'
 dataset_args = dict(eval_set='${eval_set}')
 dlcr_root = 'work_dirs/dlcr_data/last'
+work_dir = 'work_dirs/dlcr_last_cal'  # not work_dirs/last_cal: configs/cal/last_cal.py has that

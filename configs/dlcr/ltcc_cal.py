@@ -8,3 +8,4 @@ dataset_type = 'LTCC'
 data_root = 'data/ltcc'
 protocol = 'ltcc'
 dlcr_root = 'work_dirs/dlcr_data/ltcc'
+work_dir = 'work_dirs/dlcr_ltcc_cal'  # not work_dirs/ltcc_cal: configs/cal/ltcc_cal.py has that

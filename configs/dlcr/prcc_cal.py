@@ -9,3 +9,4 @@ dataset_type = 'PRCC'
 data_root = 'data/prcc'
 protocol = 'prcc'
 dlcr_root = 'work_dirs/dlcr_data/prcc'
+work_dir = 'work_dirs/dlcr_prcc_cal'  # not work_dirs/prcc_cal: configs/cal/prcc_cal.py has that

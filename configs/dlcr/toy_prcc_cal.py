@@ -43,3 +43,4 @@ param_scheduler = [
 train_cfg = dict(max_epochs=7, val_interval=100)
 default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(interval=100, save_last=True))
+work_dir = 'work_dirs/dlcr_toy_prcc_cal'  # not work_dirs/toy_prcc_cal: configs/cal/toy_prcc_cal.py has that

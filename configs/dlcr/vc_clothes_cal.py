@@ -10,3 +10,4 @@ protocol = 'vc_clothes'
 mode = 'all'
 dataset_args = dict(mode='${mode}')
 dlcr_root = 'work_dirs/dlcr_data/vc_clothes'
+work_dir = 'work_dirs/dlcr_vc_clothes_cal'  # not work_dirs/vc_clothes_cal: configs/cal/vc_clothes_cal.py has that

@@ -207,6 +207,8 @@ class MMDetDetector:
                  device: Optional[str] = None,
                  class_names: Optional[Sequence[str]] = None):
         try:
+            from synthgen.utils.compat import keep_mmpretrain_multimodal_off
+            keep_mmpretrain_multimodal_off()   # mmdet imports mmpretrain
             from mmdet.apis import DetInferencer
         except ImportError as err:
             raise ImportError(

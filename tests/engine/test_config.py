@@ -146,6 +146,26 @@ def test_loaded_configs_skip_yapf_and_still_round_trip(tmp_path):
     assert fmt.called
 
 
+def test_configs_with_the_same_file_name_get_their_own_work_dir():
+    # mmengine's default work dir is work_dirs/<file stem>: configs/cal/prcc_cal.py
+    # and configs/dlcr/prcc_cal.py would share one, so the second run would read
+    # the first one's stage records and checkpoints as its own
+    import collections
+    import glob
+    by_stem = collections.defaultdict(list)
+    for path in glob.glob(osp.join(ROOT, 'configs', '*', '*.py')):
+        by_stem[osp.basename(path)].append(path)
+    shared = {stem: paths for stem, paths in by_stem.items() if len(paths) > 1}
+    assert 'prcc_cal.py' in shared          # the case this test is about
+    for stem, paths in shared.items():
+        work_dirs = [load_config(p).work_dir for p in sorted(paths)]
+        assert len(set(work_dirs)) == len(paths), (stem, work_dirs)
+    assert load_config(osp.join(ROOT, 'configs', 'dlcr', 'prcc_cal.py')
+                       ).work_dir == 'work_dirs/dlcr_prcc_cal'
+    assert load_config(osp.join(ROOT, 'configs', 'cal', 'prcc_cal.py')
+                       ).work_dir == 'work_dirs/prcc_cal'
+
+
 def test_cfg_options_delete_replaces_a_dict_checked_against_its_new_type():
     """`KEY._delete_=True KEY.type=T KEY.arg=...` replaces the dict at KEY
     (mmengine's merge): its keys are checked against T, not the old dict."""
