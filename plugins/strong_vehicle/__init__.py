@@ -25,6 +25,7 @@ from .transforms import ReIDAugMix, ReIDRandomBlur, ReIDRandomPatch
 __all__ += ['FreezeBackboneHook', 'ReIDAugMix', 'ReIDRandomBlur',
             'ReIDRandomPatch']
 from .datasets import RelabelAsIdentity
-from .stages import PostProcessStage, SaveFeaturesStage
+from .stages import CheckInputsStage, PostProcessStage, SaveFeaturesStage
 
-__all__ += ['RelabelAsIdentity', 'PostProcessStage', 'SaveFeaturesStage']
+__all__ += ['RelabelAsIdentity', 'CheckInputsStage', 'PostProcessStage',
+            'SaveFeaturesStage']

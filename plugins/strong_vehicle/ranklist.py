@@ -104,8 +104,10 @@ def main(argv=None):
             raise FeatureFileError(f'{f} not found: run the pipeline\'s '
                                    'postprocess stage first')
     with open(summary) as f:
-        first = json.load(f)['models'][0]
-    feats = load_features(osp.join(args.work_dir, first, 'feats.npz'))
+        done = json.load(f)
+    first = done['models'][0]
+    feats = load_features(done.get('features', {}).get(first) or osp.join(
+        args.work_dir, first, 'feats.npz'))  # (older runs: no file list)
     after = np.load(dist_file)['ranked']
     before = np.asarray(compute_distance(feats['q_feats'], feats['g_feats']))
     queries = before_after_picture([before, after], ['before', 'after'],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os.path as osp
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -18,10 +18,12 @@ import torch
 from reidkit.evaluation import rank
 from reidkit.evaluation.distance import compute_distance
 from reidkit.models.data_preprocessor import uncollate
-from reidkit.registry import STAGES
-from reidkit.stages import Stage
-from reidkit.stages.base import StageConfigError, atomic_write_text
+from reidkit.registry import DATASETS, STAGES
+from reidkit.stages import Stage, TrainStage, merge_overrides
+from reidkit.stages.base import (StageConfigError, any_overlap,
+                                 atomic_write_text, plain)
 from reidkit.stages.builtin import TestStage, unique_run_name
+from reidkit.utils.cli import ReIDInputError
 
 from .postprocess import (OrientationCameraKReciprocal, TrackGroupedRanking,
                           check_same_lists, flip_average, load_features,
@@ -139,13 +141,16 @@ def _score(dist, main, protocol) -> Dict[str, float]:
 
 def chain_rows(data: Dict[str, dict], aux: Dict[str, dict],
                weights: Dict[str, float], k1: int = 50, k2: int = 15,
-               lambda_value: float = 0.5, protocol: str = 'cityflow'):
+               lambda_value: float = 0.5, protocol: str = 'cityflow',
+               use_tracks: bool = True):
     """The chain's rows (see :class:`PostProcessStage`) from loaded feature
-    files (the first of ``data`` is the single model). Returns ``(rows,
-    ensemble distance, grouped-ranking distance)``."""
+    files (the first of ``data`` is the single model). Without tracks (none
+    in the files, or ``use_tracks=False``) there is no ``+ tracklet`` row
+    and the ensemble is the mean of the re-ranked distances, not grouped.
+    Returns ``(rows, ensemble distance, final distance)``."""
     main = next(iter(data.values()))
     tracks = tracks_of(main.get('g_track_ids', np.full(
-        len(main['g_names']), -1)))
+        len(main['g_names']), -1))) if use_tracks else []
     aux_feats = {k: (d['q_feats'], d['g_feats']) for k, d in aux.items()}
     rr = dict(k1=k1, k2=k2, lambda_value=lambda_value)
 
@@ -164,9 +169,10 @@ def chain_rows(data: Dict[str, dict], aux: Dict[str, dict],
     rows['+ orientation/camera'] = _score(rerank(main, weights, False), main,
                                           protocol)
     per_model = [rerank(d, weights, bool(tracks)) for d in data.values()]
-    rows['+ tracklet'] = _score(grouped(per_model[0]), main, protocol)
+    if tracks:
+        rows['+ tracklet'] = _score(grouped(per_model[0]), main, protocol)
     ensemble = sum(per_model) / len(per_model)
-    final = grouped(ensemble)
+    final = grouped(ensemble) if tracks else ensemble
     rows['+ ensemble'] = _score(final, main, protocol)
     return rows, ensemble, final
 
@@ -180,9 +186,11 @@ class PostProcessStage(Stage):
     ``+ orientation/camera`` (their distances subtracted inside it),
     ``+ tracklet`` (weighted gallery averaging within tracks, rank lists
     grouped by track), ``+ ensemble`` (mean of every model's re-ranked
-    distances, then grouped by track). Writes ``out_file`` (JSON: one row
-    of mAP / R1 / R5 / R10 per step) and ``<out_file stem>_dist.npz`` (the
-    final distances with the image lists).
+    distances, then grouped by track). Without tracks (VeRi-776's usual
+    protocol: ``use_tracks=False``; or gallery images in no track) the
+    ``+ tracklet`` row is left out and the ensemble is not grouped. Writes
+    ``out_file`` (JSON: one row of mAP / R1 / R5 / R10 per step) and
+    ``<out_file stem>_dist.npz`` (the final distances with the image lists).
 
     Args:
         features (dict): ``{model name: saved features file}``; the first
@@ -193,6 +201,8 @@ class PostProcessStage(Stage):
         weights (dict): weights of the aux distances. Defaults to 0.1 each.
         k1, k2, lambda_value: defaults 50, 15, 0.5 (their test script).
         protocol (str): evaluation protocol. Defaults to ``'cityflow'``.
+        use_tracks (bool): use the gallery's tracks (tracklet averaging and
+            the rank list grouped by track). Defaults to True.
         **kwargs: name, cfg, work_dir, depends_on.
 
     Example:
@@ -212,8 +222,10 @@ class PostProcessStage(Stage):
                  aux: Optional[Dict[str, str]] = None,
                  weights: Optional[Dict[str, float]] = None, k1: int = 50,
                  k2: int = 15, lambda_value: float = 0.5,
-                 protocol: str = 'cityflow', **kwargs: Any) -> None:
+                 protocol: str = 'cityflow', use_tracks: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.use_tracks = bool(use_tracks)
         if not features:
             raise StageConfigError(f"stage '{self.name}' (PostProcessStage) "
                                    'needs features=dict(name=file, ...)')
@@ -240,7 +252,8 @@ class PostProcessStage(Stage):
 
     def fingerprint(self) -> Any:
         return dict(features=self.features, aux=self.aux,
-                    weights=self.weights, protocol=self.protocol, **self.rr)
+                    weights=self.weights, protocol=self.protocol,
+                    use_tracks=self.use_tracks, **self.rr)
 
     def run(self) -> dict:
         data = {k: load_features(v) for k, v in self.features.items()}
@@ -254,15 +267,136 @@ class PostProcessStage(Stage):
                 raise StageConfigError(f"stage '{self.name}': {main_name}'s "
                                        f'features file has no {key}')
         rows, ensemble, final = chain_rows(
-            data, aux, self.weights, protocol=self.protocol, **self.rr)
+            data, aux, self.weights, protocol=self.protocol,
+            use_tracks=self.use_tracks, **self.rr)
         save_arrays(self.dist_file(), dist=ensemble, ranked=final,
                     q_names=main['q_names'], g_names=main['g_names'])
         atomic_write_text(self.out_file, json.dumps(
             dict(rows=rows, models=list(data), aux=list(aux),
-                 weights=self.weights, **self.rr),
+                 features=self.features, weights=self.weights,
+                 use_tracks=self.use_tracks, **self.rr),
             indent=1))
         return rows
 
 
-__all__ = ['SaveFeaturesStage', 'PostProcessStage', 'tracks_of',
-           'extract_features', 'chain_rows']
+class MissingInputsError(ReIDInputError, FileNotFoundError):
+    """Data folders or weights files that the experiment's stages read are
+    missing (the message lists each with what belongs there)."""
+
+
+def _walk(node: Any, found: Dict[str, list], key: str = '') -> None:
+    """Collect ``pretrained`` paths and dataset ``data_root`` folders."""
+    if isinstance(node, dict):
+        if isinstance(node.get('data_root'), str) and 'type' in node:
+            found['data'].append((node['data_root'], str(node['type'])))
+        for k, v in node.items():
+            _walk(v, found, str(k))
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            _walk(v, found, key)
+    elif key == 'pretrained' and isinstance(node, str) and node and \
+            node != 'timm' and not node.startswith('hf-hub:'):
+        found['weights'].append(node)
+
+
+def _layout(dataset_type: str) -> str:
+    try:
+        cls = DATASETS.get(dataset_type)
+    except Exception:  # noqa: BLE001  an unknown type fails in its stage
+        cls = None
+    layout = getattr(cls, 'LAYOUT', '') if cls is not None else ''
+    text = f'the {dataset_type} dataset'
+    if layout.strip():
+        text += ', laid out as:\n' + '\n'.join(
+            '      ' + line.strip() for line in layout.strip().splitlines())
+    return text
+
+
+@STAGES.register_module()
+class CheckInputsStage(Stage):
+    """Check, before any training, that every input the stages read exists.
+
+    The strong vehicle pipeline trains five models before it post-processes;
+    a missing weights file of the third backbone would otherwise stop it
+    hours in. This stage looks at every other stage of the experiment: the
+    paths its inputs name (its dataloaders' data roots, a train stage's
+    ``load_from``...) and, for the stages that build a model (train, test,
+    features), each local ``pretrained`` file in its model config. Paths
+    that a stage of the experiment makes are left out. It is complete when
+    nothing is missing (so the plan skips it); otherwise running it raises
+    :class:`MissingInputsError` naming each missing path, the stages that
+    read it and what belongs there: the text ``notes`` gives for it (e.g.
+    which IBN-Net release file), or for a dataset's ``data_root`` the
+    dataset class and its expected layout. ``tools/train.py`` prints that
+    one message and exits with code 2.
+
+    Args:
+        notes (list): ``[(path, what belongs there), ...]``.
+        **kwargs: name, cfg, work_dir, depends_on.
+
+    Example:
+        >>> stages = [dict(name='check', type='CheckInputsStage',
+        ...                notes=[('${x101_weights}', 'resnext101_ibn_a-'
+        ...                        '6ace051d.pth (IBN-Net v1.0 release)')]),
+        ...           dict(name='train', type='TrainStage')]
+    """
+
+    kind = 'check'
+
+    def __init__(self, notes: Sequence = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.notes = {osp.normpath(str(p)): str(what)
+                      for p, what in (notes or ()) if p}
+
+    def inputs(self) -> List[str]:
+        return []
+
+    def describe(self) -> str:
+        return 'nothing (checks the inputs of the other stages)'
+
+    def missing(self) -> List[tuple]:
+        """``[(path, what belongs there, [stage names])]`` of the missing
+        inputs, in stage order."""
+        others = [s for s in self.others.values() if s is not self]
+        made = [p for s in others for p in s.outputs()]
+        reads: Dict[str, List[str]] = {}
+        what: Dict[str, str] = {}
+        for stage in others:
+            found: Dict[str, list] = dict(data=[], weights=[])
+            if isinstance(stage, TrainStage):
+                _walk(plain(merge_overrides(stage.cfg, stage.overrides)
+                            .get('model')), found)
+            elif isinstance(stage, TestStage):
+                _walk(plain(stage.merged_cfg().get('model')), found)
+            _walk(plain(stage.spec), found)
+            for root, dataset_type in found['data']:
+                what.setdefault(osp.normpath(root), _layout(dataset_type))
+            for path in list(stage.inputs()) + found['weights'] + \
+                    [root for root, _ in found['data']]:
+                if osp.exists(path) or any_overlap([path], made):
+                    continue
+                names = reads.setdefault(osp.normpath(path), [])
+                if stage.name not in names:
+                    names.append(stage.name)
+        return [(p, self.notes.get(p) or what.get(p)
+                 or 'a file or folder the stage reads', names)
+                for p, names in reads.items()]
+
+    def is_complete(self) -> bool:
+        return not self.missing()
+
+    def run(self) -> dict:
+        missing = self.missing()
+        if missing:
+            lines = [f"stage '{self.name}': {len(missing)} input(s) of this "
+                     'experiment are missing (no stage was run):']
+            for path, what, names in missing:
+                lines.append(f"  {path}  (read by {', '.join(names)}): "
+                             f'{what}')
+            raise MissingInputsError('\n'.join(lines))
+        return dict(checked=True)
+
+
+__all__ = ['SaveFeaturesStage', 'PostProcessStage', 'CheckInputsStage',
+           'MissingInputsError', 'tracks_of', 'extract_features',
+           'chain_rows']

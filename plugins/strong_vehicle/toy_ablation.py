@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import fcntl
 import glob
 import json
 import os
@@ -77,7 +78,7 @@ def synthetic_overrides(mixstyle: bool) -> dict:
         _delete_=True, type='ReIDConcatDataset', pipeline='${train_pipeline}',
         datasets=[dict(type='CityFlowV2', data_root='${data_root}',
                        split='train'),
-                  dict(type='VehicleX', data_root='${synthetic_root}')])))
+                  dict(type='VehicleX', data_root='${vehiclex_root}')])))
     return ov if mixstyle else dict(ov, **NO_MIXSTYLE)
 
 
@@ -87,7 +88,7 @@ _SIZES = dict(img_size=(64, 64), epochs=2)
 
 def _options(data_root):
     real, synthetic = data_root
-    return {'data_root': real, 'synthetic_root': synthetic,
+    return {'data_root': real, 'vehiclex_root': synthetic,
             'img_size': tuple(_SIZES['img_size'])}
 
 
@@ -100,6 +101,7 @@ def _load(data_root, work_dir, seed, overrides):
     resolve_references(cfg)
     epochs = _SIZES['epochs']
     cfg.train_cfg.max_epochs = epochs
+    cfg.train_cfg.val_interval = epochs + 1  # rows are scored on features
     cfg.param_scheduler[1].update(end=epochs, T_max=epochs)
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1000)
@@ -218,9 +220,14 @@ def main(argv=None):
     size = f'{args.size}x{args.size}'
     data = (osp.join(args.out, 'data', 'cityflow_v2'),
             osp.join(args.out, 'data', 'vehiclex'))
-    make_dataset('cityflow_v2', data[0], num_ids=args.ids, seed=0, size=size)
-    make_dataset('vehiclex', data[1], num_ids=args.synthetic_ids, seed=0,
-                 size=size)
+    os.makedirs(args.out, exist_ok=True)
+    with open(osp.join(args.out, '.data.lock'), 'w') as lock:
+        # seeds run in parallel processes share the data: one makes it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        make_dataset('cityflow_v2', data[0], num_ids=args.ids, seed=0,
+                     size=size)
+        make_dataset('vehiclex', data[1], num_ids=args.synthetic_ids, seed=0,
+                     size=size)
     _SIZES.update(img_size=(args.size, args.size), epochs=args.epochs)
     import plugins.strong_vehicle  # noqa: F401
     per_seed = []

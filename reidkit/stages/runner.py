@@ -26,7 +26,8 @@ from typing import Any, Dict, List, Optional, Sequence
 from .base import (Stage, StageConfigError, any_overlap, atomic_write_text,
                    fingerprint_hash, plain)
 
-__all__ = ['StageRunner', 'StagePlan', 'build_stages', 'default_stages']
+__all__ = ['StageRunner', 'StagePlan', 'build_stages', 'default_stages',
+           'splice_stage_lists']
 
 
 def default_stages(cfg: Any) -> List[dict]:
@@ -47,8 +48,32 @@ def default_stages(cfg: Any) -> List[dict]:
     return stages
 
 
+def splice_stage_lists(entries: Sequence[Any]) -> List[Any]:
+    """``entries`` with every entry that is itself a list spliced in.
+
+    So a config can join stage lists that live in different bases through
+    late references: ``stages = ['${prepare_stages}', '${train_stages}']``
+    (mmengine forbids one key in two bases, and a reference to a list is one
+    entry).
+
+    Example:
+        >>> splice_stage_lists([dict(name='a'), [dict(name='b'), [dict(name='c')]]])
+        [{'name': 'a'}, {'name': 'b'}, {'name': 'c'}]
+    """
+    out: List[Any] = []
+    for entry in entries:
+        if isinstance(entry, (list, tuple)):
+            out += splice_stage_lists(entry)
+        else:
+            out.append(entry)
+    return out
+
+
 def build_stages(cfg: Any, work_dir: Optional[str] = None) -> List[Stage]:
     """Build the stages a config declares (or :func:`default_stages`).
+
+    An entry of ``stages`` that is a list of stage dicts is spliced in
+    (:func:`splice_stage_lists`).
 
     Args:
         cfg (Config): the loaded config (references resolved).
@@ -66,6 +91,7 @@ def build_stages(cfg: Any, work_dir: Optional[str] = None) -> List[Stage]:
         raise StageConfigError(
             f'`stages` must be a list of dict(name=..., type=...), got '
             f'{type(entries).__name__}')
+    entries = splice_stage_lists(entries)
     stages: List[Stage] = []
     seen = set()
     for i, entry in enumerate(entries):

@@ -183,41 +183,63 @@ def check_cfg_options(cfg: Config, cfg_options: dict) -> None:
         ...                   {'train_cfg.max_epochz': 3})
         Traceback (most recent call last):
         ConfigError: --cfg-options train_cfg.max_epochz: ...
+
+    ``KEY._delete_=True`` replaces the dict at ``KEY`` by the options under
+    it (mmengine's merge): ``KEY`` must exist, and those options are checked
+    against their own ``KEY.type``, not against the dict they replace.
     """
+    replaced = sorted({d[:-len('._delete_')] for d, v in cfg_options.items()
+                       if d.endswith('._delete_') and v is True})
     for dotted, value in cfg_options.items():
-        parts = dotted.split('.')
-        node: Any = cfg._cfg_dict
-        for i, part in enumerate(parts):
-            here = '.'.join(parts[:i + 1])
-            if isinstance(node, (list, tuple)) and part.isdigit():
-                if int(part) >= len(node):
-                    raise ConfigError(
-                        f'--cfg-options {dotted}: {".".join(parts[:i])} has '
-                        f'{len(node)} items, no index {part}')
-                node = node[int(part)]
-                continue
-            if not isinstance(node, dict):
+        base = next((r for r in replaced if dotted.startswith(r + '.')), None)
+        if base is None:
+            _check_option(cfg, dotted, value)
+            continue
+        if dotted == base + '._delete_':
+            _check_option(cfg, base, None)  # the replaced key exists
+            continue
+        key, new_type = dotted[len(base) + 1:], cfg_options.get(base + '.type')
+        if key != 'type' and '.' not in key and new_type is not None and \
+                not _accepts(new_type, key, base):
+            raise ConfigError(
+                f'--cfg-options {dotted}: {new_type} has no argument {key!r}')
+
+
+def _check_option(cfg: Config, dotted: str, value: Any) -> None:
+    """One ``--cfg-options`` key against the config (see above)."""
+    parts = dotted.split('.')
+    node: Any = cfg._cfg_dict
+    for i, part in enumerate(parts):
+        here = '.'.join(parts[:i + 1])
+        if isinstance(node, (list, tuple)) and part.isdigit():
+            if int(part) >= len(node):
                 raise ConfigError(
-                    f'--cfg-options {dotted}: {".".join(parts[:i])} is a '
-                    f'{type(node).__name__}, not a dict')
-            if part in node:
-                node = node[part]
-                continue
-            if i == 0:
-                if part in RUNNER_SECTIONS:
-                    break
-                raise ConfigError(
-                    f'--cfg-options {dotted}: the config has no key '
-                    f'{part!r}.{_closest(part, list(node) + list(RUNNER_SECTIONS))}')
-            if 'type' not in node:
-                break  # a plain dict takes new keys, nested ones too
-            if i == len(parts) - 1 and _may_add(node, part, parts[i - 1]):
+                    f'--cfg-options {dotted}: {".".join(parts[:i])} has '
+                    f'{len(node)} items, no index {part}')
+            node = node[int(part)]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError(
+                f'--cfg-options {dotted}: {".".join(parts[:i])} is a '
+                f'{type(node).__name__}, not a dict')
+        if part in node:
+            node = node[part]
+            continue
+        if i == 0:
+            if part in RUNNER_SECTIONS:
                 break
             raise ConfigError(
-                f'--cfg-options {dotted}: {".".join(parts[:i])} has no key '
-                f'{part!r}.{_closest(part, node)}')
-        else:
-            _check_type(f'--cfg-options {dotted}', node, value)
+                f'--cfg-options {dotted}: the config has no key '
+                f'{part!r}.{_closest(part, list(node) + list(RUNNER_SECTIONS))}')
+        if 'type' not in node:
+            break  # a plain dict takes new keys, nested ones too
+        if i == len(parts) - 1 and _may_add(node, part, parts[i - 1]):
+            break
+        raise ConfigError(
+            f'--cfg-options {dotted}: {".".join(parts[:i])} has no key '
+            f'{part!r}.{_closest(part, node)}')
+    else:
+        _check_type(f'--cfg-options {dotted}', node, value)
 
 
 def check_loops(cfg: Config) -> None:

@@ -2,6 +2,9 @@
 import os.path as osp
 import textwrap
 
+import pytest
+from mmengine.config import Config
+
 from reidkit.apis import fill_dataset_counts, load_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -161,3 +164,24 @@ def test_configs_with_the_same_file_name_get_their_own_work_dir():
                        ).work_dir == 'work_dirs/dlcr_prcc_cal'
     assert load_config(osp.join(ROOT, 'configs', 'cal', 'prcc_cal.py')
                        ).work_dir == 'work_dirs/prcc_cal'
+
+
+def test_cfg_options_delete_replaces_a_dict_checked_against_its_new_type():
+    """`KEY._delete_=True KEY.type=T KEY.arg=...` replaces the dict at KEY
+    (mmengine's merge): its keys are checked against T, not the old dict."""
+    from reidkit.utils.config_check import ConfigError, check_cfg_options
+    cfg = Config(dict(bb=dict(type='ResNetIBN', depth=101), n=1))
+    swap = {'bb._delete_': True, 'bb.type': 'TimmBackbone',
+            'bb.model_name': 'resnet18'}
+    check_cfg_options(cfg, swap)
+    cfg.merge_from_dict(swap)
+    assert cfg.bb == dict(type='TimmBackbone', model_name='resnet18')
+    cfg = Config(dict(bb=dict(type='ResNetIBN', depth=101), n=1))
+    with pytest.raises(ConfigError, match="bb.model_name: bb has no key"):
+        check_cfg_options(cfg, {'bb.model_name': 'resnet18'})
+    with pytest.raises(ConfigError, match="ResNetIBN has no argument "
+                                          "'model_name'"):
+        check_cfg_options(cfg, {'bb._delete_': True, 'bb.type': 'ResNetIBN',
+                                'bb.model_name': 'x'})
+    with pytest.raises(ConfigError, match="no key 'bx'"):
+        check_cfg_options(cfg, {'bx._delete_': True, 'bx.type': 'ResNetIBN'})

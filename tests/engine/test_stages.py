@@ -145,6 +145,18 @@ def test_depends_on_adds_an_edge(tmp_path):
     assert plan['c'][2] == ['a']
 
 
+def test_stage_lists_from_references_are_spliced(tmp_path):
+    """`stages = ['${first}', '${rest}']` joins two lists (from two bases)
+    into one plan, in order, with dependencies across the join."""
+    from reidkit.utils.config import resolve_references
+    whole = _cfg(tmp_path)
+    cfg = Config(dict(work_dir=whole.work_dir, first=[whole.stages[0]],
+                      rest=whole.stages[1:], stages=['${first}', '${rest}']))
+    resolve_references(cfg)
+    _, plan = _plan(cfg)
+    assert list(plan) == ['a', 'b', 'c'] and plan['b'][2] == ['a']
+
+
 def test_legacy_generation_config_runs_once_then_skips(tmp_path):
     """A config with only `generation` keeps working, through a stage."""
     data = make_fake_prcc(str(tmp_path / 'prcc'), n_pids=3, per_cam=1)

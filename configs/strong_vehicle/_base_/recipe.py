@@ -34,21 +34,23 @@ model = dict(
 malw_hook = dict(type='MALWHook', id_losses=['loss_ce'],
                  metric_losses=['loss_supcon'], interval=500, momentum=0.9,
                  variant='authors')
-custom_hooks = [dict(type='EpochToModelHook'), malw_hook,
+custom_hooks = [dict(type='EpochToModelHook'), '${malw_hook}',
                 dict(type='FreezeBackboneHook', epochs=1)]
 
 # Data settings, named sv_* because mmengine forbids a key in two bases
 # (the dataset base defines train_pipeline): a dataset config takes them
 # with {{_base_.sv_train_pipeline}}. Sizes are the dataset config's
-# img_size (320x320 in the paper). Their build_transforms order; erasing
-# max area 0.4.
+# img_size (320x320 in the paper), padding its `pad` (10). Their
+# build_transforms order; erasing max area 0.4.
+patch_min_pool = 100  # RandomPatch pastes once it holds this many patches
 sv_train_pipeline = [
     dict(type='LoadReIDImage'),
     dict(type='ReIDResize', size='${img_size}'),
     dict(type='ReIDRandomFlip', prob=0.5),
-    dict(type='ReIDPad', padding=10),
+    dict(type='ReIDPad', padding='${pad}'),
     dict(type='ReIDRandomCrop', size='${img_size}'),
-    dict(type='ReIDRandomPatch', prob=0.25, patch_max_area=0.16),
+    dict(type='ReIDRandomPatch', prob=0.25, patch_max_area=0.16,
+         min_pool='${patch_min_pool}'),
     dict(type='ReIDColorJitter', brightness=0.2, contrast=0.15,
          saturation=0.0, hue=0.0, prob=0.25),
     dict(type='ReIDAugMix', prob=0.25),
@@ -68,13 +70,15 @@ optim_wrapper = dict(
 # the cosine spans the whole run (mmengine needs its length, known only in
 # epochs) and the warm-up multiplies its first 500 iterations: on CityFlowV2
 # (346 iterations an epoch) the cosine factor is 0.97 when the warm-up ends
+# (late references: a config or --cfg-options max_epochs=N changes all)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=warmup_iters),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs,
-         T_max=max_epochs, eta_min=0.0, convert_to_iter_based=True),
+         end='${warmup_iters}'),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0,
+         end='${max_epochs}', T_max='${max_epochs}', eta_min=0.0,
+         convert_to_iter_based=True),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
-                 val_interval=max_epochs)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs='${max_epochs}',
+                 val_interval='${max_epochs}')
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

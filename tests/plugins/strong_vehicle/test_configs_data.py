@@ -52,21 +52,74 @@ def test_recipe_configs(name, dataset):
     assert cfg.circle_classifier['scale'] == 64
 
 
-def test_toy_config_stage_plan():
+SV_STAGES = ['check', 'train', 'test', 'feats_x101', 'train_r50', 'feats_r50',
+             'train_r101', 'feats_r101', 'train_camera', 'feats_camera',
+             'train_orientation', 'feats_orientation', 'postprocess']
+
+
+def _plan(cfg):
+    from reidkit.stages import StageRunner, build_stages
+    return StageRunner(build_stages(cfg), cfg.work_dir).plan()
+
+
+@pytest.mark.parametrize('name', ['cityflow_v2_x101', 'veri776_x101',
+                                  'toy_cityflow_v2'])
+def test_every_dataset_config_plans_the_whole_pipeline(name, tmp_path):
+    """One stage list (_base_/pipeline.py) in every config: a dry-run plan
+    lists every stage (nothing written), with the models and files each
+    one uses."""
+    work = tmp_path / 'w'
     cfg = load_config(osp.join(ROOT, 'configs', 'strong_vehicle',
-                               'toy_cityflow_v2.py'), work_dir='wd/w')
-    names = [s['name'] for s in cfg.stages]
-    assert names == ['train_r18', 'feats_r18', 'train_r10', 'feats_r10',
-                     'train_camera', 'feats_camera', 'train_orientation',
-                     'feats_orientation', 'postprocess']
-    ori = cfg.stages[6]['overrides']['train_dataloader']['dataset']
+                               f'{name}.py'),
+                      {'data_root': str(tmp_path / 'data')},
+                      work_dir=str(work))
+    plans = _plan(cfg)
+    assert [p.stage.name for p in plans] == SV_STAGES
+    assert all(p.action == 'run' for p in plans)
+    by = {p.stage.name: p for p in plans}
+    assert by['feats_r50'].depends == ['train_r50']
+    assert set(by['postprocess'].depends) == {
+        'feats_x101', 'feats_r50', 'feats_r101', 'feats_camera',
+        'feats_orientation'}
+    assert not work.exists() or not os.listdir(work)
+    st = {s['name']: s for s in cfg.stages}
+    post = st['postprocess']
+    assert post['features'] == {k: f'{work}/features/{k}.npz'
+                                for k in ('x101', 'r50', 'r101')}
+    assert post['aux'] == {k: f'{work}/features/{k}.npz'
+                           for k in ('orientation', 'camera')}
+    assert post['weights'] == dict(orientation=0.1, camera=0.1)
+    real = name != 'toy_cityflow_v2'
+    assert (post['k1'], post['k2'], post['lambda_value']) == (
+        (50, 15, 0.5) if real else (20, 6, 0.3))
+    ori = st['train_orientation']['overrides']['train_dataloader']['dataset']
     assert ori['label_key'] == 'orientation_class'
-    assert ori['dataset'] == dict(type='VehicleX',
-                                  data_root='data/toy/vehiclex')
-    assert cfg.stages[-1]['aux'] == dict(
-        orientation='wd/w/orientation/feats.npz',
-        camera='wd/w/camera/feats.npz')
-    assert cfg.stages[1]['out_file'] == 'wd/w/r18/feats.npz'
+    assert ori['dataset'] == dict(type='VehicleX', data_root=(
+        'data/vehiclex' if real else 'data/toy/vehiclex'))
+    cam = st['train_camera']['overrides']['train_dataloader']['dataset']
+    assert cam['label_key'] == 'camid'
+    assert cam['dataset']['data_root'] == str(tmp_path / 'data')
+    assert cam['dataset']['type'] == cfg.train_dataloader.dataset.type
+    backbones = {n: (st[n]['overrides']['model']['backbone']['backbone']
+                     if n != 'train' else cfg.model.backbone.backbone)
+                 for n in ('train', 'train_r50', 'train_r101',
+                           'train_camera')}
+    if real:
+        assert {n: (b['depth'], b.get('groups', 1), b['pretrained'])
+                for n, b in backbones.items()} == {
+            'train': (101, 32, 'checkpoints/resnext101_ibn_a-6ace051d.pth'),
+            'train_r50': (50, 1, 'checkpoints/resnet50_ibn_a-d9d0bb7b.pth'),
+            'train_r101': (101, 1,
+                           'checkpoints/resnet101_ibn_a-59ea0ac6.pth'),
+            'train_camera': (101, 32,
+                             'checkpoints/resnext101_ibn_a-6ace051d.pth')}
+    else:
+        assert {n: b['model_name'] for n, b in backbones.items()} == {
+            'train': 'resnet18', 'train_r50': 'resnet10t',
+            'train_r101': 'resnet14t', 'train_camera': 'resnet10t'}
+    veri = name == 'veri776_x101'
+    assert post['use_tracks'] is not veri
+    assert post['protocol'] == ('market' if veri else 'cityflow')
 
 
 def test_relabel_as_identity_uses_cameras(tmp_path):
@@ -139,10 +192,20 @@ def test_recipe_on_real_plus_vehicle_diff_data(tmp_path):
     assert synthetic == dict(type='SyntheticDataset', pid_mode='new',
                              data_root=f'{work}/synthetic')
     assert cfg.generation_pipeline.writer.out_dir == f'{work}/synthetic'
-    assert cfg.stages[0]['num_images'] == 527
+    from reidkit.stages.runner import splice_stage_lists
+    caption = {s['name']: s for s in splice_stage_lists(cfg.stages)}[
+        'caption']
+    assert caption['num_images'] == 527
     plans = StageRunner(build_stages(cfg), cfg.work_dir).plan()
-    assert [(p.stage.name, p.action) for p in plans] == [
-        ('caption', 'run'), ('finetune', 'run'), ('generate', 'run'),
-        ('train', 'run'), ('test', 'run')]
-    assert 'generate' in plans[3].reason       # train waits for the data
+    names = [p.stage.name for p in plans]
+    assert names[:4] == ['check', 'caption', 'finetune', 'generate']
+    assert names[4:] == SV_STAGES[1:]
+    assert all(p.action == 'run' for p in plans)
+    by = {p.stage.name: p for p in plans}
+    for stage in ('train', 'train_r50', 'train_r101'):   # real + generated
+        assert 'generate' in by[stage].depends, stage
+    # the camera model learns the real cameras only; the orientation model
+    # VehicleX: neither waits for the generated images
+    assert 'generate' not in by['train_camera'].depends
+    assert 'generate' not in by['train_orientation'].depends
     assert not work.exists() or not os.listdir(work)

@@ -201,3 +201,48 @@ def test_bad_saved_files_are_named(tmp_path):
     with pytest.raises(RerankerChainError, match='first in the chain'):
         build_chain([dict(type='AverageQueryExpansion'),
                      dict(type='OrientationCameraKReciprocal')])
+
+
+@pytest.mark.parametrize('use_tracks', [False, True])
+def test_chain_without_tracks_is_the_authors_without_track_steps(use_tracks):
+    """VeRi-776's chain (use_tracks=False, or no gallery image in a track):
+    no tracklet row, and the final distance is the plain mean of each
+    backbone's re-ranking with the aux distances inside (the authors'
+    re_ranking(USE_VOC) then their ensemble, no track_aug, no grouping)."""
+    from plugins.strong_vehicle.stages import _score, chain_rows
+    q, num = 12, 60
+    labels = None
+    data = {}
+    for name, seed, dim in [('x101', 1, 16), ('r50', 2, 16),
+                            ('orientation', 3, 8), ('camera', 4, 8)]:
+        f, lab = clustered(num, dim=dim, seed=seed)
+        labels = lab if labels is None else labels
+        data[name] = dict(q_feats=f[:q].numpy(), g_feats=f[q:].numpy())
+    cams = np.arange(num) % 5
+    lists = dict(q_names=np.array([f'{i}.jpg' for i in range(q)]),
+                 g_names=np.array([f'{i}.jpg' for i in range(q, num)]),
+                 q_pids=labels[:q].numpy(), g_pids=labels[q:].numpy(),
+                 q_camids=cams[:q], g_camids=cams[q:],
+                 # with use_tracks=True: tracks are in the files, but none
+                 g_track_ids=np.full(num - q, -1))
+    for d in data.values():
+        d.update(lists)
+    models = {k: data[k] for k in ('x101', 'r50')}
+    aux = {k: data[k] for k in ('orientation', 'camera')}
+    weights = dict(orientation=0.1, camera=0.1)
+    rows, ensemble, final = chain_rows(models, aux, weights, k1=20, k2=6,
+                                       lambda_value=0.3, protocol='market',
+                                       use_tracks=use_tracks)
+    assert list(rows) == ['baseline', '+ re-ranking', '+ orientation/camera',
+                          '+ ensemble']
+    aux_full = {k: full_sq_distance(aux[k]['q_feats'], aux[k]['g_feats'])
+                for k in aux}
+    theirs = [ref.re_ranking(torch.from_numpy(d['q_feats']),
+                             torch.from_numpy(d['g_feats']), 20, 6, 0.3,
+                             USE_VOC=True, cam_dist=aux_full['camera'],
+                             ori_dist=aux_full['orientation'],
+                             dtype=np.float32) for d in models.values()]
+    theirs = ref.ensemble(theirs)
+    np.testing.assert_allclose(final, theirs, atol=EXACT)
+    np.testing.assert_array_equal(final, ensemble)
+    assert rows['+ ensemble'] == _score(final, data['x101'], 'market')
