@@ -209,3 +209,37 @@ def test_recipe_on_real_plus_vehicle_diff_data(tmp_path):
     assert 'generate' not in by['train_camera'].depends
     assert 'generate' not in by['train_orientation'].depends
     assert not work.exists() or not os.listdir(work)
+
+
+def test_real_plus_vehiclex_config_trains_every_backbone_on_the_union(
+        tmp_path):
+    """cityflow_v2_x101_vehiclex.py: the whole stage list; the re-ID models'
+    train set is CityFlowV2 train + VehicleX in one label space, built here
+    on toy data (ids of the two sets never share a label)."""
+    from synthgen.toyworld import make_dataset
+    real, synth = tmp_path / 'cityflow', tmp_path / 'vehiclex'
+    make_dataset('cityflow_v2', str(real), num_ids=6, seed=0)
+    make_dataset('vehiclex', str(synth), num_ids=6, seed=0)
+    cfg = load_config(osp.join(ROOT, 'configs', 'strong_vehicle',
+                               'cityflow_v2_x101_vehiclex.py'),
+                      {'data_root': str(real), 'vehiclex_root': str(synth)},
+                      work_dir=str(tmp_path / 'w'))
+    assert [p.stage.name for p in _plan(cfg)] == SV_STAGES
+    ds_cfg = cfg.train_dataloader.dataset
+    assert ds_cfg.type == 'ReIDConcatDataset'
+    ds = DATASETS.build(dict(ds_cfg, pipeline=[]))
+    parts = [DATASETS.build(dict(d, pipeline=[]))
+             for d in cfg.train_dataloader.dataset.datasets]
+    assert [type(p).__name__ for p in parts] == ['CityFlowV2', 'VehicleX']
+    n_real, n_syn = (len({p.get_data_info(i)['pid'] for i in range(len(p))})
+                     for p in parts)
+    assert n_real > 0 and n_syn > 0
+    labels = [ds.get_data_info(i)['pid'] for i in range(len(ds))]
+    assert len(ds) == len(parts[0]) + len(parts[1])
+    assert sorted(set(labels)) == list(range(n_real + n_syn))
+    real_labels = set(labels[:len(parts[0])])
+    assert real_labels == set(range(n_real))
+    # the aux models keep their own data
+    st = {s['name']: s for s in cfg.stages}
+    cam = st['train_camera']['overrides']['train_dataloader']['dataset']
+    assert cam['dataset']['type'] == 'CityFlowV2'
