@@ -25,7 +25,7 @@ __all__ = [
     'make_clip_tokenizer', 'make_byte_tokenizer', 'tiny_unet', 'tiny_vae',
     'tiny_clip_text_encoder', 'tiny_sd_components', 'tiny_sdxl_components',
     'tiny_sd_pipeline', 'tiny_open_clip', 'tiny_llava', 'tiny_blip2',
-    'tiny_llm',
+    'tiny_llm', 'random_fid_inception_state',
     'CHAT_TEMPLATE'
 ]
 
@@ -276,6 +276,27 @@ def tiny_open_clip(embed_dim: int = 32, image_size: int = 32):
     preprocess = open_clip.image_transform(image_size, is_train=False)
     tokenizer = open_clip.SimpleTokenizer(context_length=77)
     return model, preprocess, tokenizer
+
+
+def random_fid_inception_state(seed: int = 0) -> dict:
+    """A state dict of torch-fidelity's FID Inception-v3 with random weights.
+
+    Saved with ``torch.save`` it stands in for the real weights file
+    (``synthgen.metrics.fid.INCEPTION_WEIGHTS_URL``, which cannot be
+    downloaded here) wherever an ``inception_weights_path`` is read: the
+    real architecture and loading path, random features.
+    """
+    from torch_fidelity import feature_extractor_inceptionv3 as fi
+    load, url = torch.nn.Module.load_state_dict, fi.load_state_dict_from_url
+    # the constructor loads the released weights: make both loads no-ops
+    torch.nn.Module.load_state_dict = lambda self, *a, **k: None
+    fi.load_state_dict_from_url = lambda *a, **k: {}
+    try:
+        torch.manual_seed(seed)
+        net = fi.FeatureExtractorInceptionV3('inception-v3-compat', ['2048'])
+    finally:
+        torch.nn.Module.load_state_dict, fi.load_state_dict_from_url = load, url
+    return net.state_dict()
 
 
 def tiny_llava(image_size: int = 32, patch_size: int = 8):
