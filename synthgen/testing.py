@@ -25,7 +25,7 @@ __all__ = [
     'make_clip_tokenizer', 'make_byte_tokenizer', 'tiny_unet', 'tiny_vae',
     'tiny_clip_text_encoder', 'tiny_sd_components', 'tiny_sdxl_components',
     'tiny_sd_pipeline', 'tiny_open_clip', 'tiny_llava', 'tiny_blip2',
-    'tiny_llm', 'random_fid_inception_state',
+    'tiny_llm', 'random_fid_inception_state', 'tiny_rtmdet_checkpoint',
     'CHAT_TEMPLATE'
 ]
 
@@ -297,6 +297,48 @@ def random_fid_inception_state(seed: int = 0) -> dict:
     finally:
         torch.nn.Module.load_state_dict, fi.load_state_dict_from_url = load, url
     return net.state_dict()
+
+
+def tiny_rtmdet_checkpoint(path: str, biases: Optional[dict] = None,
+                           seed: int = 0) -> str:
+    """mmdet's RTMDet-tiny (COCO) config and a random-weight checkpoint.
+
+    The classification biases of every level are -8 except ``{COCO index:
+    bias}`` (e.g. ``{2: 6.0}``: "car" with high confidence), so a random
+    detector gives confident boxes of known classes. Needs mmdet
+    (``make detection``).
+
+    Args:
+        path (str): the checkpoint written (``state_dict`` + the COCO
+            ``dataset_meta``).
+        biases (dict, optional): ``{class index: bias}``.
+        seed (int): torch seed of the random weights.
+
+    Returns:
+        str: the config file (inside the mmdet package).
+    """
+    import os.path as osp
+
+    import mmdet
+    from mmdet.apis import DetInferencer
+    config = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs',
+                      'rtmdet', 'rtmdet_tiny_8xb32-300e_coco.py')
+    torch.manual_seed(seed)
+    model = DetInferencer(model=config, weights=None, device='cpu',
+                          show_progress=False).model
+    state = model.state_dict()
+    heads = [k for k, v in state.items() if 'cls' in k and
+             k.endswith('bias') and tuple(v.shape) == (80,)]
+    if not heads:
+        raise RuntimeError('tiny_rtmdet_checkpoint: no 80-class '
+                           'classification bias in RTMDet-tiny')
+    for k in heads:
+        state[k] = torch.full((80,), -8.0)
+        for idx, bias in (biases or {}).items():
+            state[k][int(idx)] = float(bias)
+    torch.save(dict(state_dict=state,
+                    meta=dict(dataset_meta=model.dataset_meta)), path)
+    return config
 
 
 def tiny_llava(image_size: int = 32, patch_size: int = 8):

@@ -12,6 +12,7 @@ on real + synthetic balanced batches -> test. Only data and model locations and 
 ``--cfg-options``.
 """
 import glob
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -202,3 +203,25 @@ def test_paper_config_end_to_end(toy_veri, tmp_path):
     assert {r: os.stat(r).st_mtime_ns for r in records} == before
     assert log2.count('skip') >= 6, log2[-3000:]
     assert 'output missing' not in log2 and 'config changed' not in log2
+
+    # the mmdet backend (when `make detection` installed it): the generate
+    # stage again with RTMDet-tiny (random weights, biased to say "car"
+    # with confidence > 0.65) under the paper's rule, only that stage
+    if importlib.util.find_spec('mmdet') is None:
+        return
+    from synthgen.testing import tiny_rtmdet_checkpoint
+    ckpt = str(tmp_path / 'models' / 'rtmdet_tiny.pth')
+    config = tiny_rtmdet_checkpoint(ckpt, {2: 6.0})
+    mm = [o for o in options if not o.startswith(('det_', 'detection_'))]
+    mm += ['det_backend=mmdet', f'det_model={config}', f'det_weights={ckpt}',
+           'detection_filter.min_side=16']    # 16/1024 of 64 px: 1 px
+    log3 = run(work, mm, '--stages', 'generate')
+    assert 'config changed' in log3, log3[-3000:]
+    lines = [e for p in sorted(glob.glob(osp.join(work, 'synthetic',
+                                                  'manifest*.jsonl')))
+             for e in read_manifest(p)]
+    assert 0 < len(lines) <= N_IDS * K
+    assert all(e['filters'] == ['detection', 'clip_color'] for e in lines)
+    with open(osp.join(work, 'stages', 'generate.json')) as f:
+        spec = json.dumps(json.load(f))
+    assert 'mmdet' in spec and 'rtmdet_tiny' in spec
