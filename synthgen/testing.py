@@ -300,6 +300,7 @@ def random_fid_inception_state(seed: int = 0) -> dict:
 
 
 def tiny_rtmdet_checkpoint(path: str, biases: Optional[dict] = None,
+                           box_bias: Optional[float] = None,
                            seed: int = 0) -> str:
     """mmdet's RTMDet-tiny (COCO) config and a random-weight checkpoint.
 
@@ -312,6 +313,8 @@ def tiny_rtmdet_checkpoint(path: str, biases: Optional[dict] = None,
         path (str): the checkpoint written (``state_dict`` + the COCO
             ``dataset_meta``).
         biases (dict, optional): ``{class index: bias}``.
+        box_bias (float, optional): bias of the box-distance outputs (in
+            strides; e.g. 10: boxes of about 20 strides a side).
         seed (int): torch seed of the random weights.
 
     Returns:
@@ -320,6 +323,9 @@ def tiny_rtmdet_checkpoint(path: str, biases: Optional[dict] = None,
     import os.path as osp
 
     import mmdet
+
+    from synthgen.utils.compat import mmpretrain_without_broken_multimodal
+    mmpretrain_without_broken_multimodal()
     from mmdet.apis import DetInferencer
     config = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs',
                       'rtmdet', 'rtmdet_tiny_8xb32-300e_coco.py')
@@ -336,6 +342,10 @@ def tiny_rtmdet_checkpoint(path: str, biases: Optional[dict] = None,
         state[k] = torch.full((80,), -8.0)
         for idx, bias in (biases or {}).items():
             state[k][int(idx)] = float(bias)
+    if box_bias is not None:
+        for k, v in state.items():
+            if 'reg' in k and k.endswith('bias') and tuple(v.shape) == (4,):
+                state[k] = torch.full((4,), float(box_bias))
     torch.save(dict(state_dict=state,
                     meta=dict(dataset_meta=model.dataset_meta)), path)
     return config

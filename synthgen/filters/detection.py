@@ -206,6 +206,8 @@ class MMDetDetector:
     def __init__(self, config, checkpoint: Optional[str] = None,
                  device: Optional[str] = None,
                  class_names: Optional[Sequence[str]] = None):
+        from synthgen.utils.compat import mmpretrain_without_broken_multimodal
+        mmpretrain_without_broken_multimodal()   # mmdet imports mmpretrain
         try:
             from mmdet.apis import DetInferencer
         except ImportError as err:

@@ -180,15 +180,18 @@ def paper_rule_by_hand(pred, names, hw, score_thr=0.65, min_side=250,
 @needs_mmdet
 def test_mmdet_backend_equals_detinferencer_under_the_paper_rule(tmp_path):
     """DetInferencer on mmdet's RTMDet-tiny (random weights, biased to say
-    "car" with high and "person" with higher confidence): the box the
-    filter keeps and the crop equal what a separate DetInferencer's own
+    "car" with high and "person" with lower confidence): the box the filter
+    keeps and the crop equal what a separate DetInferencer's own
     predictions give under the paper's rule, computed here by hand."""
+    from synthgen.utils.compat import mmpretrain_without_broken_multimodal
+    mmpretrain_without_broken_multimodal()
     from mmdet.apis import DetInferencer
 
     from synthgen.filters.detection import MMDetDetector
     from synthgen.testing import tiny_rtmdet_checkpoint
     path = str(tmp_path / 'rtmdet_tiny_random.pth')
-    config = tiny_rtmdet_checkpoint(path, {2: 6.0, 0: 9.0})   # car, person
+    config = tiny_rtmdet_checkpoint(path, {2: 6.0, 0: 4.0},   # car, person
+                                    box_bias=10.0)
     flt = DetectionCropFilter(backend='mmdet', model=config, weights=path,
                               device='cpu')   # the paper's defaults
     assert isinstance(flt.detector, MMDetDetector)
@@ -202,7 +205,7 @@ def test_mmdet_backend_equals_detinferencer_under_the_paper_rule(tmp_path):
         img = rng.integers(0, 255, hw + (3,), np.uint8)
         pred = ref(np.ascontiguousarray(img[..., ::-1]),
                    no_save_vis=True)['predictions'][0]
-        assert {names[i] for i in pred['labels']} >= {'person', 'car'}
+        assert 'car' in {names[i] for i in pred['labels']}
         box, reason = paper_rule_by_hand(pred, names, hw)
         res = flt(dict(image=img))
         assert (res.keep, res.reason) == (box is not None, reason), hw

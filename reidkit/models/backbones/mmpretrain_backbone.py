@@ -39,6 +39,8 @@ class MMPretrainBackbone(nn.Module):
     def __init__(self, arch: dict, pretrained: Optional[str] = None,
                  out_channels: Optional[list] = None) -> None:
         super().__init__()
+        from synthgen.utils.compat import mmpretrain_without_broken_multimodal
+        mmpretrain_without_broken_multimodal()  # pycocotools + transformers 5
         import mmpretrain.models  # noqa: F401  (fills mmpretrain's registry)
         from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
         arch = copy.deepcopy(arch)
