@@ -20,6 +20,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
@@ -142,6 +143,7 @@ def run(work_dir, options, *extra):
     return log
 
 
+@pytest.mark.timeout(1800)  # two tools/train.py runs, a third with mmdet
 def test_paper_config_end_to_end(toy_veri, tmp_path):
     from plugins.vehicle_diff.library import prompt_of, toy_library, write_library
     from reidkit.datasets.synthetic import read_manifest
