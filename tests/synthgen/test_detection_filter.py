@@ -221,8 +221,8 @@ def test_mmdet_backend_equals_detinferencer_under_the_paper_rule(tmp_path):
                no_save_vis=True)['predictions'][0]
     top = max(s for lab, s in zip(pred['labels'], pred['scores'])
               if names[lab] == 'car')
-    strict = DetectionCropFilter(backend='mmdet', model=config, weights=path,
-                                 device='cpu', score_thr=min(top + 1e-3, 1.0))
+    strict = DetectionCropFilter(backend='callable', model=flt.detector,
+                                 score_thr=min(top + 1e-3, 1.0))
     assert strict(dict(image=img)).reason.startswith('confidence <')
     with pytest.raises(FileNotFoundError, match='checkpoint'):
         MMDetDetector(config, checkpoint=str(tmp_path / 'missing.pth'))
