@@ -25,7 +25,7 @@ __all__ = [
     'make_clip_tokenizer', 'make_byte_tokenizer', 'tiny_unet', 'tiny_vae',
     'tiny_clip_text_encoder', 'tiny_sd_components', 'tiny_sdxl_components',
     'tiny_sd_pipeline', 'tiny_open_clip', 'tiny_llava', 'tiny_blip2',
-    'tiny_llm',
+    'tiny_llm', 'random_fid_inception_state', 'tiny_rtmdet_checkpoint',
     'CHAT_TEMPLATE'
 ]
 
@@ -276,6 +276,79 @@ def tiny_open_clip(embed_dim: int = 32, image_size: int = 32):
     preprocess = open_clip.image_transform(image_size, is_train=False)
     tokenizer = open_clip.SimpleTokenizer(context_length=77)
     return model, preprocess, tokenizer
+
+
+def random_fid_inception_state(seed: int = 0) -> dict:
+    """A state dict of torch-fidelity's FID Inception-v3 with random weights.
+
+    Saved with ``torch.save`` it stands in for the real weights file
+    (``synthgen.metrics.fid.INCEPTION_WEIGHTS_URL``, which cannot be
+    downloaded here) wherever an ``inception_weights_path`` is read: the
+    real architecture and loading path, random features.
+    """
+    from torch_fidelity import feature_extractor_inceptionv3 as fi
+    load, url = torch.nn.Module.load_state_dict, fi.load_state_dict_from_url
+    # the constructor loads the released weights: make both loads no-ops
+    torch.nn.Module.load_state_dict = lambda self, *a, **k: None
+    fi.load_state_dict_from_url = lambda *a, **k: {}
+    try:
+        torch.manual_seed(seed)
+        net = fi.FeatureExtractorInceptionV3('inception-v3-compat', ['2048'])
+    finally:
+        torch.nn.Module.load_state_dict, fi.load_state_dict_from_url = load, url
+    return net.state_dict()
+
+
+def tiny_rtmdet_checkpoint(path: str, biases: Optional[dict] = None,
+                           box_bias: Optional[float] = None,
+                           seed: int = 0) -> str:
+    """mmdet's RTMDet-tiny (COCO) config and a random-weight checkpoint.
+
+    The classification biases of every level are -8 except ``{COCO index:
+    bias}`` (e.g. ``{2: 6.0}``: "car" with high confidence), so a random
+    detector gives confident boxes of known classes. Needs mmdet
+    (``make detection``).
+
+    Args:
+        path (str): the checkpoint written (``state_dict`` + the COCO
+            ``dataset_meta``).
+        biases (dict, optional): ``{class index: bias}``.
+        box_bias (float, optional): bias of the box-distance outputs (in
+            strides; e.g. 10: boxes of about 20 strides a side).
+        seed (int): torch seed of the random weights.
+
+    Returns:
+        str: the config file (inside the mmdet package).
+    """
+    import os.path as osp
+
+    import mmdet
+
+    from synthgen.utils.compat import keep_mmpretrain_multimodal_off
+    keep_mmpretrain_multimodal_off()
+    from mmdet.apis import DetInferencer
+    config = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs',
+                      'rtmdet', 'rtmdet_tiny_8xb32-300e_coco.py')
+    torch.manual_seed(seed)
+    model = DetInferencer(model=config, weights=None, device='cpu',
+                          show_progress=False).model
+    state = model.state_dict()
+    heads = [k for k, v in state.items() if 'cls' in k and
+             k.endswith('bias') and tuple(v.shape) == (80,)]
+    if not heads:
+        raise RuntimeError('tiny_rtmdet_checkpoint: no 80-class '
+                           'classification bias in RTMDet-tiny')
+    for k in heads:
+        state[k] = torch.full((80,), -8.0)
+        for idx, bias in (biases or {}).items():
+            state[k][int(idx)] = float(bias)
+    if box_bias is not None:
+        for k, v in state.items():
+            if 'reg' in k and k.endswith('bias') and tuple(v.shape) == (4,):
+                state[k] = torch.full((4,), float(box_bias))
+    torch.save(dict(state_dict=state,
+                    meta=dict(dataset_meta=model.dataset_meta)), path)
+    return config
 
 
 def tiny_llava(image_size: int = 32, patch_size: int = 8):

@@ -3,7 +3,7 @@
 # Table II's best row: 97.68 R1 / 83.79 mAP).
 #   python -m plugins.vehicle_diff.build_library cars.csv data/vehicle_diff/library.csv
 #   python tools/train.py configs/vehicle_diff/veri776_swinv2_b.py
-# Stages: caption -> finetune -> generate -> train -> test (see
+# Stages: caption -> finetune -> generate -> fid -> train -> test (see
 # ./_base_/vehicle_diff.py for the weights each one reads).
 _base_ = ['../_base_/models/swinv2_b_aux.py', '../_base_/datasets/veri776.py',
           '../_base_/schedules/adam_120e.py', '../_base_/default_runtime.py',

@@ -7,12 +7,12 @@ beyond what its modules define; the parts it joins live in synthgen/reidkit:
 ``CLIPAttributeFilter`` (semantic filtering), ``DiffusionLoRAModel``
 (fine-tuning), ``BalancedDomainSampler`` / ``RandomDomainMixSampler``.
 """
-from . import stages  # noqa: F401  registers TargetCaptionStage
+from . import stages  # noqa: F401  registers TargetCaptionStage, FIDStage
 from . import toy  # noqa: F401  the toy ablation's stand-ins (GENERATORS, FILTERS, STAGES)
 from .library import (COLORS, COLUMNS, TEMPLATE, prompt_of, read_library,
                       toy_attributes, toy_library, write_library)
 
 __all__ = ['COLORS', 'COLUMNS', 'TEMPLATE', 'prompt_of', 'read_library',
            'toy_attributes', 'toy_library', 'write_library',
-           'TargetCaptionStage']
-from .stages import TargetCaptionStage  # noqa: E402
+           'TargetCaptionStage', 'FIDStage']
+from .stages import FIDStage, TargetCaptionStage  # noqa: E402

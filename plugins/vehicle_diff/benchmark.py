@@ -4,8 +4,10 @@
     python -m plugins.vehicle_diff.benchmark --sdxl PATH --det-weights W \\
         --clip-weights C                                       # real sizes (GPU)
 
-Prints one line per component: images, seconds, images/s, with the CPU
-model and the load average it ran under.
+Prints one line per component: images, wall seconds, images/s and CPU
+seconds per image (user + system of this process, all its threads: less
+inflated by other jobs than the wall figures), with the CPU model and the
+load average it ran under.
 """
 from __future__ import annotations
 
@@ -19,10 +21,11 @@ from synthgen.utils.machine import cpu_model
 
 
 def _timed(fn, n):
+    """``(wall s, CPU s)`` of ``fn(n)`` after a warm-up ``fn(1)``."""
     fn(1)  # warm-up
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     fn(n)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def main(argv=None):
@@ -37,6 +40,7 @@ def main(argv=None):
     p.add_argument('--clip-model', default='ViT-L-14')
     p.add_argument('--clip-weights')
     args = p.parse_args(argv)
+    load0 = os.getloadavg()[0]
     import torch
 
     from synthgen.filters.clip_attribute import CLIPAttributeFilter
@@ -85,11 +89,13 @@ def main(argv=None):
         lambda k: [clip(item) for _ in range(k)], n)))
     dev = 'cuda' if torch.cuda.is_available() else 'cpu'
     print(f'{cpu_model()}, {torch.get_num_threads()} threads, device {dev}, '
-          f'load average {os.getloadavg()[0]:.1f}; '
+          f'load average {os.getloadavg()[0]:.1f} at the end '
+          f'({load0:.1f} at the start); '
           f'{"tiny random-weight models" if args.tiny else "real models"}, '
           f'filters on {args.size}x{args.size} images')
-    for name, k, s in rows:
-        print(f'{name:15s} {k:3d} images {s:7.2f} s {k / s:8.2f} images/s')
+    for name, k, (s, c) in rows:
+        print(f'{name:15s} {k:3d} images {s:7.2f} s {k / s:8.2f} images/s '
+              f'{c / k:7.2f} CPU s/image')
     return rows
 
 

@@ -21,7 +21,10 @@ what the prompt says and fails as diffusion models do (``--failures``);
 the filters are synthgen's ``DetectionCropFilter`` (mask backend) and
 ``CLIPAttributeFilter`` (the toy colour judge in place of CLIP). Every seed
 changes the 1 % draw, the generated images and the training. Scores are
-mean +- sample std (ddof=1) over the seeds. Torch runs one thread.
+mean +- sample std (ddof=1) over the seeds. Torch runs one thread per
+process; ``--jobs N`` (default 2) runs the rows in N forked processes (a
+seed's synthetic-only rows in one, since they make the generated set its D /
+B rows read; every other row in its own).
 """
 from __future__ import annotations
 
@@ -181,6 +184,78 @@ def format_tables(per_row: Dict[str, List[Dict[str, float]]], seeds) -> str:
     return '\n'.join(out)
 
 
+#: rows that read the generated set a seed's Table V rows make
+_AFTER_GENERATION = ('real + synthetic D', 'real + synthetic B')
+
+
+def parallel_tasks(seeds, rows) -> List[tuple]:
+    """``(seed, rows, waits_for)`` units of work for ``--jobs``: a seed's
+    synthetic-only rows in one process (they write the generated sets),
+    every other row alone; a D / B row waits for its seed's first unit."""
+    tasks = []
+    for seed in seeds:
+        first = [r for r in rows if ROWS[r][0] == 'V']
+        if first:
+            tasks.append((seed, first, None))
+        for r in rows:
+            if ROWS[r][0] != 'V':
+                waits = (seed if first and r in _AFTER_GENERATION else None)
+                tasks.append((seed, [r], waits))
+    return tasks
+
+
+def _run_task(seed: int, rows: List[str], args, library: str) -> None:
+    """A forked child: run ``rows`` of ``seed`` and print their lines."""
+    for row in rows:
+        t0, c0 = time.time(), cpu_seconds()
+        m = run_row(row, seed, osp.abspath(args.data_root),
+                    osp.abspath(library), args.work_dir, args.epochs,
+                    args.images_per_identity)
+        print(f'[seed {seed}] {row}: R1 {m["R1"]:.1f} mAP {m["mAP"]:.1f}'
+              + (f' FID {m["fid"]:.2f}' if 'fid' in m else '')
+              + f' ({time.time() - t0:.0f} s, {cpu_seconds() - c0:.0f} CPU s)',
+              flush=True)
+
+
+def run_parallel(args, library: str, jobs: int) -> None:
+    """Run the rows in up to ``jobs`` forked processes (one torch thread
+    each; forked after the imports, so no child imports torch again)."""
+    import multiprocessing as mp
+
+    import plugins.vehicle_diff  # noqa: F401  (imported before forking)
+    from reidkit.apis import load_config  # noqa: F401
+    from reidkit.engine.runner import ReIDRunner  # noqa: F401
+    ctx = mp.get_context('fork')
+    pending = parallel_tasks(args.seeds, args.rows or list(ROWS))
+    running, done = [], set()
+    while pending or running:
+        for task in list(pending):
+            if len(running) >= jobs:
+                break
+            seed, task_rows, waits = task
+            if waits is not None and waits not in done:
+                continue
+            pending.remove(task)
+            proc = ctx.Process(target=_run_task,
+                               args=(seed, task_rows, args, library))
+            proc.start()
+            running.append((task, proc))
+        time.sleep(0.5)
+        for item in list(running):
+            (seed, task_rows, _), proc = item
+            if proc.is_alive():
+                continue
+            proc.join()
+            running.remove(item)
+            if proc.exitcode:
+                for _, other in running:
+                    other.terminate()
+                raise SystemExit(f'toy_ablation: seed {seed} rows {task_rows} '
+                                 f'failed (exit {proc.exitcode})')
+            if ROWS[task_rows[0]][0] == 'V':
+                done.add(seed)
+
+
 def main(argv=None) -> Dict[str, List[dict]]:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--data-root', default='data/toy/veri776_ablation')
@@ -199,6 +274,9 @@ def main(argv=None) -> Dict[str, List[dict]]:
     ap.add_argument('--rows', nargs='+', default=None, choices=list(ROWS),
                     help='rows to run (default: all)')
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--jobs', type=int, default=2,
+                    help='processes the rows run in (default 2: the two '
+                         'cores; 1: all in this process)')
     ap.add_argument('--report-only', action='store_true',
                     help='run nothing: print the tables of the rows whose '
                          'test has finished in --work-dir')
@@ -210,8 +288,13 @@ def main(argv=None) -> Dict[str, List[dict]]:
     logging.getLogger('py.warnings').setLevel(logging.ERROR)
     start = time.time()
     library = args.library or osp.join(args.work_dir, 'library.csv')
-    if not args.report_only:
+    report_only = args.report_only
+    if not report_only:
         build_data(args.data_root, library, args.ids, args.library_ids)
+        tasks = len(parallel_tasks(args.seeds, args.rows or list(ROWS)))
+        if args.jobs > 1 and tasks > 1:
+            run_parallel(args, library, args.jobs)
+            report_only = True   # the children ran every row: read them
     per_row: Dict[str, List[dict]] = {r: [] for r in ROWS}
     for seed in args.seeds:
         for row in args.rows or ROWS:
@@ -219,11 +302,13 @@ def main(argv=None) -> Dict[str, List[dict]]:
             m = run_row(row, seed, osp.abspath(args.data_root),
                         osp.abspath(library), args.work_dir, args.epochs,
                         args.images_per_identity,
-                        report_only=args.report_only)
+                        report_only=report_only)
             if m is None:
                 print(f'[seed {seed}] {row}: not finished')
                 continue
             per_row[row].append(m)
+            if report_only and not args.report_only:
+                continue   # the child printed the row's line
             print(f'[seed {seed}] {row}: R1 {m["R1"]:.1f} mAP {m["mAP"]:.1f}'
                   + (f' FID {m["fid"]:.2f}' if 'fid' in m else '')
                   + f' ({time.time() - t0:.0f} s, CPU so far '

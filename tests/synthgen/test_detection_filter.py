@@ -149,46 +149,83 @@ def test_torchvision_backend_by_name_loads_the_checkpoint(tmp_path):
 
 
 HAS_MMDET = importlib.util.find_spec('mmdet') is not None
+needs_mmdet = pytest.mark.skipif(
+    not HAS_MMDET, reason='mmdet is not installed (`make detection` builds '
+    'mmcv 2.1.0 from source and installs mmdet 3.3.0)')
 
 
+def paper_rule_by_hand(pred, names, hw, score_thr=0.65, min_side=250,
+                       reference=1024):
+    """Vehicle-Diff's rule on DetInferencer's own prediction dict, written
+    out: car/truck only, the most confident one at >= score_thr, both sides
+    > min_side * size / reference, the box clipped to the image."""
+    h, w = hw
+    cands = [(s, b) for lab, s, b in zip(pred['labels'], pred['scores'],
+                                         pred['bboxes'])
+             if names[lab] in ('car', 'truck')]
+    if not cands:
+        return None, 'no car/truck'
+    cands = [(s, b) for s, b in cands if s >= score_thr]
+    if not cands:
+        return None, f'confidence < {score_thr:g}'
+    s, b = max(cands, key=lambda c: c[0])
+    x1, x2 = min(max(b[0], 0), w), min(max(b[2], 0), w)
+    y1, y2 = min(max(b[1], 0), h), min(max(b[3], 0), h)
+    if y2 - y1 <= min_side * h / reference or \
+            x2 - x1 <= min_side * w / reference:
+        return None, f'box <= {min_side:g} px (at {reference})'
+    return (x1, y1, x2, y2), ''
 
 
-HAS_MMDET = importlib.util.find_spec('mmdet') is not None
-
-
-@pytest.mark.skipif(not HAS_MMDET, reason='mmdet is not installed (`make '
-                    'detection` builds mmcv 2.1.0 from source and installs '
-                    'mmdet 3.3.0)')
-def test_mmdet_backend_rtmdet_random_weights():
-    """DetInferencer on mmdet's own RTMDet-tiny config, random weights: the
-    boxes the filter crops to are the detector's, labels are COCO names."""
-    import os.path as osp
-
-    import mmdet
+@needs_mmdet
+def test_mmdet_backend_equals_detinferencer_under_the_paper_rule(tmp_path):
+    """DetInferencer on mmdet's RTMDet-tiny (random weights, biased to say
+    "car" with high and "person" with lower confidence): the box the filter
+    keeps and the crop equal what a separate DetInferencer's own
+    predictions give under the paper's rule, computed here by hand."""
+    from synthgen.utils.compat import keep_mmpretrain_multimodal_off
+    keep_mmpretrain_multimodal_off()
+    from mmdet.apis import DetInferencer
 
     from synthgen.filters.detection import MMDetDetector
-    config = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs',
-                      'rtmdet', 'rtmdet_tiny_8xb32-300e_coco.py')
-    flt = DetectionCropFilter(backend='mmdet', model=config, device='cpu',
-                              classes=None, score_thr=0.0, min_side=0)
-    det = flt.detector
-    assert isinstance(det, MMDetDetector)
-    assert 'car' in det.class_names and 'truck' in det.class_names
-    img = np.random.default_rng(0).integers(0, 255, (96, 128, 3), np.uint8)
-    dets = flt.detect(img)
-    assert len(dets.labels) == len(dets.scores) > 0
-    assert set(dets.labels) <= set(det.class_names)
-    res = flt(dict(image=img))
-    box = dets.boxes[int(np.argmax(dets.scores))]
-    box[[0, 2]] = box[[0, 2]].clip(0, 128)
-    box[[1, 3]] = box[[1, 3]].clip(0, 96)
-    x1, y1 = int(np.floor(box[0])), int(np.floor(box[1]))
-    x2, y2 = int(np.ceil(box[2])), int(np.ceil(box[3]))
-    if x2 > x1 and y2 > y1:
-        assert res.keep
-        np.testing.assert_array_equal(res.image, img[y1:y2, x1:x2])
+    from synthgen.testing import tiny_rtmdet_checkpoint
+    path = str(tmp_path / 'rtmdet_tiny_random.pth')
+    config = tiny_rtmdet_checkpoint(path, {2: 6.0, 0: 4.0},   # car, person
+                                    box_bias=10.0)
+    flt = DetectionCropFilter(backend='mmdet', model=config, weights=path,
+                              device='cpu')   # the paper's defaults
+    assert isinstance(flt.detector, MMDetDetector)
+    names = flt.detector.class_names
+    assert (names[0], names[2], names[7]) == ('person', 'car', 'truck')
+    ref = DetInferencer(model=config, weights=path, device='cpu',
+                        show_progress=False)
+    rng = np.random.default_rng(0)
+    outcomes = set()
+    for hw in [(96, 128), (160, 120), (64, 64)]:
+        img = rng.integers(0, 255, hw + (3,), np.uint8)
+        pred = ref(np.ascontiguousarray(img[..., ::-1]),
+                   no_save_vis=True)['predictions'][0]
+        assert 'car' in {names[i] for i in pred['labels']}
+        box, reason = paper_rule_by_hand(pred, names, hw)
+        res = flt(dict(image=img))
+        assert (res.keep, res.reason) == (box is not None, reason), hw
+        outcomes.add(reason)
+        if box is not None:
+            x1, y1 = int(np.floor(box[0])), int(np.floor(box[1]))
+            x2, y2 = int(np.ceil(box[2])), int(np.ceil(box[3]))
+            np.testing.assert_array_equal(res.image, img[y1:y2, x1:x2])
+    assert '' in outcomes   # at least one image kept and cropped
+    # a confidence threshold above every car score drops the image
+    img = rng.integers(0, 255, (96, 128, 3), np.uint8)
+    pred = ref(np.ascontiguousarray(img[..., ::-1]),
+               no_save_vis=True)['predictions'][0]
+    top = max(s for lab, s in zip(pred['labels'], pred['scores'])
+              if names[lab] == 'car')
+    strict = DetectionCropFilter(backend='callable', model=flt.detector,
+                                 score_thr=min(top + 1e-3, 1.0))
+    assert strict(dict(image=img)).reason.startswith('confidence <')
     with pytest.raises(FileNotFoundError, match='checkpoint'):
-        MMDetDetector(config, checkpoint='missing.pth')
+        MMDetDetector(config, checkpoint=str(tmp_path / 'missing.pth'))
 
 
 def test_mmdet_backend_absent_names_make_detection():

@@ -77,16 +77,11 @@ def test_missing_inception_weights_message(tmp_path):
     assert 'weights-inception-2015-12-05-6726825d.pth' in msg
 
 
-def test_inception_from_weight_file(tmp_path, monkeypatch):
+def test_inception_from_weight_file(tmp_path):
     """The real Inception path, with random weights written to a file."""
-    from torch_fidelity import feature_extractor_inceptionv3 as fi
-    monkeypatch.setattr(torch.nn.Module, 'load_state_dict',
-                        lambda self, sd, *a, **k: None)
-    monkeypatch.setattr(fi, 'load_state_dict_from_url', lambda *a, **k: {})
-    net = fi.FeatureExtractorInceptionV3('inception-v3-compat', ['64'])
-    monkeypatch.undo()
+    from synthgen.testing import random_fid_inception_state
     path = str(tmp_path / 'weights-inception-random.pth')
-    torch.save(net.state_dict(), path)
+    torch.save(random_fid_inception_state(), path)
     real, fake = _sets(n=3, shift=60)
     value = compute_fid(real, fake, inception_weights_path=path, feature=64,
                         device='cpu')

@@ -8,6 +8,9 @@
 #               images each (1024 x 1024, guidance 8, 50 steps), then the
 #               detection crop (car/truck, conf >= 0.65, sides > 250 px, one
 #               box) and the CLIP colour check ("a {color} vehicle")
+#   fid       : FID of the generated images vs the target's training images
+#               (Inception-v3 pool features, Table IV: 44.84 VeRi-776,
+#               54.84 CityFlowV2)
 #   train     : the config's model on real + synthetic (or synthetic only)
 #   test      : the target's query/gallery
 # A concrete config inherits a model, a dataset, a schedule, the runtime and
@@ -29,6 +32,8 @@ clip_model, clip_weights = 'ViT-L-14', 'checkpoints/clip_vit_l14_openai.bin'
 det_backend = 'mmdet'
 det_model = 'rtmdet_x_8xb32-300e_coco'
 det_weights = 'checkpoints/rtmdet_x_8xb32-300e_coco_20220715_230555-cc79b9ae.pth'
+# FID's Inception-v3 (torch-fidelity's file, synthgen.metrics.fid.INCEPTION_WEIGHTS_URL)
+fid_inception_weights = 'checkpoints/weights-inception-2015-12-05-6726825d.pth'
 # the target the generator is fine-tuned on (the re-ID target by default)
 target_dataset_type = '${dataset_type}'
 target_data_root = '${data_root}'
@@ -36,6 +41,8 @@ target_num_images = None      # None: round(1 % of the training images)
 captions_file = '${work_dir}/target_captions.json'
 adapters_dir = '${work_dir}/finetune/adapters'
 synthetic_dir = '${work_dir}/synthetic'
+fid_file = '${work_dir}/fid.json'
+fid_max_images = None         # None: every image of both sets
 images_per_identity = 30      # 149,472 images / 4,896 identities after filtering
 
 # ------------------------------------------------------------ the components
@@ -88,6 +95,12 @@ stages = [
                  ann_file='${captions_file}')))),
     dict(name='generate', type='GenerateStage',
          pipeline='${generation_pipeline}'),
+    dict(name='fid', type='FIDStage',
+         dataset=dict(type='${target_dataset_type}',
+                      data_root='${target_data_root}', split='train'),
+         generated_dir='${synthetic_dir}', out_file='${fid_file}',
+         features='inception', inception_weights='${fid_inception_weights}',
+         max_images='${fid_max_images}'),
     dict(name='train', type='TrainStage'),
     dict(name='test', type='TestStage'),
 ]

@@ -20,7 +20,8 @@ def load(name):
 def test_paper_generation_and_filter_settings():
     cfg = load('veri776_swinv2_b.py')
     stages = {s['name']: s for s in cfg.stages}
-    assert list(stages) == ['caption', 'finetune', 'generate', 'train', 'test']
+    assert list(stages) == ['caption', 'finetune', 'generate', 'fid', 'train',
+                            'test']
     gen = stages['generate']['pipeline']
     g = gen['generator']
     assert (g['height'], g['width'], g['guidance_scale'],
@@ -94,3 +95,34 @@ def test_every_config_loads():
         cfg = load_config(path)
         assert cfg.stages[2]['pipeline']['source']['type'] == \
             'PromptLibrarySource'
+
+
+@pytest.mark.parametrize('name,target', [
+    ('veri776_swinv2_b.py', ('VeRi776', 'data/veri776')),
+    ('cityflow_v2_swinv2_b.py', ('CityFlowV2', 'data/cityflow_v2')),
+    ('cityflow_v2_to_veri776_swinv2_b.py', ('CityFlowV2', 'data/cityflow_v2')),
+])
+def test_fid_stage_of_the_paper_configs(name, target, tmp_path):
+    """FID of the generated set vs the fine-tuning target's training images
+    (Inception); a missing weights file is named before any image is read."""
+    import plugins.vehicle_diff  # noqa: F401
+    from reidkit.stages import STAGES
+    from synthgen.metrics.fid import INCEPTION_WEIGHTS_URL
+    missing = str(tmp_path / 'no_inception.pth')
+    cfg = load_config(osp.join(ROOT, 'configs', 'vehicle_diff', name),
+                      dict(fid_inception_weights=missing),
+                      work_dir=str(tmp_path / 'work'))
+    spec = next(s for s in cfg.stages if s['name'] == 'fid')
+    gen = next(s for s in cfg.stages if s['name'] == 'generate')
+    assert (spec['dataset']['type'], spec['dataset']['data_root']) == target
+    assert spec['dataset']['split'] == 'train'
+    assert spec['generated_dir'] == gen['pipeline']['writer']['out_dir']
+    assert spec['features'] == 'inception'
+    stage = STAGES.build(dict(spec, cfg=cfg))
+    assert missing in stage.inputs()   # shown by --dry-run as missing
+    with pytest.raises(FileNotFoundError) as err:
+        stage.run()
+    msg = str(err.value)
+    assert missing in msg and 'fid_inception_weights' in msg
+    assert INCEPTION_WEIGHTS_URL in msg
+    assert not osp.exists(spec['out_file'])

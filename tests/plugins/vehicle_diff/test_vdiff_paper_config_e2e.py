@@ -6,16 +6,21 @@ decoder-LoRA fine-tuning of an SDXL-shaped model (two text encoders) ->
 generation from the prompt library with the fine-tuned adapter -> detection
 crop (torchvision backend, a random-weight Faster R-CNN whose classifier is
 set to say "car") -> CLIP colour check (a tiny open_clip loaded from a
-folder) -> Swin-V2 + auxiliary head on real + synthetic balanced batches ->
-test. Only data and model locations and sizes are changed, through
+folder) -> FID against the training images (torchmetrics' Inception-v3 read
+from a file of random weights, 4 images a side) -> Swin-V2 + auxiliary head
+on real + synthetic balanced batches -> test. Only data and model locations and sizes are changed, through
 ``--cfg-options``.
 """
 import glob
+import importlib.util
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
+
+import numpy as np
+import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
@@ -29,7 +34,8 @@ def save_tiny_models(root):
     import torchvision
     from diffusers import StableDiffusionXLPipeline
 
-    from synthgen.testing import tiny_blip2, tiny_open_clip, tiny_sdxl_components
+    from synthgen.testing import (random_fid_inception_state, tiny_blip2,
+                                  tiny_open_clip, tiny_sdxl_components)
 
     paths = {k: osp.join(root, k) for k in ('blip2', 'sdxl', 'clip', 'det')}
     model, processor = tiny_blip2()
@@ -61,6 +67,8 @@ def save_tiny_models(root):
         pred.bbox_pred.bias.zero_()
     paths['det'] = osp.join(root, 'det.pth')
     torch.save(det.state_dict(), paths['det'])
+    paths['inception'] = osp.join(root, 'inception.pth')
+    torch.save(random_fid_inception_state(), paths['inception'])
     return paths
 
 
@@ -75,6 +83,7 @@ def cfg_options(data_root, library, models):
         'det_backend=torchvision',
         'det_model=fasterrcnn_mobilenet_v3_large_320_fpn',
         f'det_weights={models["det"]}',
+        f'fid_inception_weights={models["inception"]}', 'fid_max_images=4',
         # sizes
         'stages.0.fraction=0.1', 'captioner.dtype=fp32',
         'captioner.max_new_tokens=4', f'images_per_identity={K}',
@@ -134,6 +143,7 @@ def run(work_dir, options, *extra):
     return log
 
 
+@pytest.mark.timeout(1800)  # two tools/train.py runs, a third with mmdet
 def test_paper_config_end_to_end(toy_veri, tmp_path):
     from plugins.vehicle_diff.library import prompt_of, toy_library, write_library
     from reidkit.datasets.synthetic import read_manifest
@@ -166,6 +176,12 @@ def test_paper_config_end_to_end(toy_veri, tmp_path):
         assert e['filters'] == ['detection', 'clip_color']
         assert e['generator_meta']['adapter'] == 'target'
         assert e['generator_meta']['guidance_scale'] == 8.0
+    # fid: the generated set against 4 training images, Inception features
+    with open(osp.join(work, 'fid.json')) as f:
+        fid = json.load(f)
+    assert (fid['features'], fid['real'], fid['generated']) == (
+        'inception', 4, min(4, len(lines)))
+    assert fid['fid'] >= 0 and np.isfinite(fid['fid'])
     # train + test on real + synthetic
     with open(osp.join(work, 'metrics_test.json')) as f:
         metrics = json.load(f)
@@ -182,10 +198,32 @@ def test_paper_config_end_to_end(toy_veri, tmp_path):
     # the same command again: every stage is complete and skipped
     records = sorted(glob.glob(osp.join(work, 'stages', '*.json')))
     assert [osp.basename(r) for r in records] == [
-        'caption.json', 'finetune.json', 'generate.json', 'test.json',
-        'train.json']
+        'caption.json', 'fid.json', 'finetune.json', 'generate.json',
+        'test.json', 'train.json']
     before = {r: os.stat(r).st_mtime_ns for r in records}
     log2 = run(work, options)
     assert {r: os.stat(r).st_mtime_ns for r in records} == before
-    assert log2.count('skip') >= 5, log2[-3000:]
+    assert log2.count('skip') >= 6, log2[-3000:]
     assert 'output missing' not in log2 and 'config changed' not in log2
+
+    # the mmdet backend (when `make detection` installed it): the generate
+    # stage again with RTMDet-tiny (random weights, biased to say "car"
+    # with confidence > 0.65) under the paper's rule, only that stage
+    if importlib.util.find_spec('mmdet') is None:
+        return
+    from synthgen.testing import tiny_rtmdet_checkpoint
+    ckpt = str(tmp_path / 'models' / 'rtmdet_tiny.pth')
+    config = tiny_rtmdet_checkpoint(ckpt, {2: 6.0}, box_bias=10.0)
+    mm = [o for o in options if not o.startswith(('det_', 'detection_'))]
+    mm += ['det_backend=mmdet', f'det_model={config}', f'det_weights={ckpt}',
+           'detection_filter.min_side=16']    # 16/1024 of 64 px: 1 px
+    log3 = run(work, mm, '--stages', 'generate')
+    assert 'config changed' in log3, log3[-3000:]
+    lines = [e for p in sorted(glob.glob(osp.join(work, 'synthetic',
+                                                  'manifest*.jsonl')))
+             for e in read_manifest(p)]
+    assert 0 < len(lines) <= N_IDS * K, log3[-3000:]
+    assert all(e['filters'] == ['detection', 'clip_color'] for e in lines)
+    with open(osp.join(work, 'stages', 'generate.json')) as f:
+        spec = json.dumps(json.load(f))
+    assert 'mmdet' in spec and 'rtmdet_tiny' in spec
