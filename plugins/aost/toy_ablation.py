@@ -264,8 +264,11 @@ def run_variant(job: dict) -> dict:
     torch.set_num_threads(job['threads'])
     logging.getLogger('py.warnings').setLevel(logging.ERROR)
     t0 = time.time()
+    # Stage I / II ran once before (a fine-tuning stage re-runs in every new
+    # work dir, so the shared translator would be re-trained per run)
     metrics, times = run_config_stages(osp.join(ROOT, job['config']),
-                                       job['options'], job['work_dir'])
+                                       job['options'], job['work_dir'],
+                                       stages=['train', 'test'])
     row = dict(metrics={t: dict(R1=metrics[f'{t}/R1'], mAP=metrics[f'{t}/mAP'])
                         for t in job['tests']},
                train_cpu=times.get('train', {}).get('cpu', float('nan')),
