@@ -299,3 +299,45 @@ def setting_means(settings: Iterable[tuple], values: np.ndarray) -> Dict[tuple, 
     for s, v in zip(settings, values):
         acc.setdefault(tuple(s), []).append(float(v))
     return {k: float(np.mean(v)) for k, v in acc.items()}
+
+
+def translation_distances(dist: StyleContentDistance, sources: Sequence[str],
+                          translated: Sequence[str], target: Sequence[str],
+                          seed: int = 0) -> Dict[str, float]:
+    """Does a translator translate? Stage I's distances before and after.
+
+    Returns the mean Gram style distance (Eq. 2) to the target's mean Gram
+    of the ``sources`` (``style_source``) and of their translations
+    (``style_translated``, same order as ``sources``), and the content
+    distance (Eq. 1, summed over the content layers) of each translation to
+    its own source (``content_own``) and to another source image drawn by a
+    seeded derangement (``content_other``, the scale of a content change).
+    A translator moves the style towards the target (``style_translated <
+    style_source``) and keeps the person (``content_own < content_other``).
+
+    Example:
+        >>> d = translation_distances(StyleContentDistance(size=(32, 16)),
+        ...                           selected, translated, target_train)
+        >>> d['style_translated'] < d['style_source']
+    """
+    if len(sources) != len(translated) or len(sources) < 2:
+        raise ValueError('translation_distances: need >= 2 sources and one '
+                         f'translation each, got {len(sources)} / {len(translated)}')
+    stats = dist.target_stats(target)
+    style = {k: float(dist(list(p), stats)['style'].mean())
+             for k, p in (('source', sources), ('translated', translated))}
+    n = len(sources)
+    other = (np.arange(n) + np.random.default_rng(seed).integers(1, n)) % n
+    own, far = [], []
+    for s in range(0, n, dist.batch_size):
+        idx = np.arange(s, min(n, s + dist.batch_size))
+        with torch.no_grad():
+            ft = dist.vgg(load_batch([translated[i] for i in idx], dist.size))
+            fs = dist.vgg(load_batch([sources[i] for i in idx], dist.size))
+            fo = dist.vgg(load_batch([sources[i] for i in other[idx]], dist.size))
+        for ref, acc in ((fs, own), (fo, far)):
+            acc.append(sum(0.5 * (ft[k].double() - ref[k].double()).pow(2).sum(
+                (1, 2, 3)) for k in dist.content_layers))
+    return dict(style_source=style['source'], style_translated=style['translated'],
+                content_own=float(torch.cat(own).mean()),
+                content_other=float(torch.cat(far).mean()))

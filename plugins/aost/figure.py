@@ -4,7 +4,8 @@
 
 Row 1: random FineGPR images; row 2: images of the selected subset
 (``WORK_DIR/aost/selected.txt``); row 3: the same selected images after
-translation (``WORK_DIR/translated``, matched by their source path).
+translation (``WORK_DIR/translated``, matched by their source path);
+row 4 (``--target-glob``): images of the target.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from PIL import Image, ImageDraw
 
 
 def sample_sheet(work_dir: str, source_root: str, n: int = 8, seed: int = 0,
-                 size=(128, 64)) -> Image.Image:
+                 size=(128, 64), target_glob: str = None) -> Image.Image:
     from reidkit.datasets.synthetic import SyntheticDataset
 
     from .stages import finegpr_records
@@ -30,10 +31,15 @@ def sample_sheet(work_dir: str, source_root: str, n: int = 8, seed: int = 0,
     pick = [selected[i] for i in rng.choice(len(selected), min(n, len(selected)),
                                             replace=False)]
     trans = SyntheticDataset(osp.join(work_dir, 'translated'))
-    by_source = {osp.normpath(trans.get_data_info(i)['provenance']['source']):
+    by_source = {osp.abspath(trans.get_data_info(i)['provenance']['source']):
                  trans.get_data_info(i)['img_path'] for i in range(len(trans))}
     rows = [('source (random)', src), ('selected (AO)', pick),
-            ('translated (AOST)', [by_source.get(osp.normpath(p)) for p in pick])]
+            ('translated (AOST)', [by_source.get(osp.abspath(p)) for p in pick])]
+    if target_glob:
+        import glob
+        tgt = sorted(glob.glob(target_glob))
+        rows.append(('target (real)', [tgt[i] for i in rng.choice(
+            len(tgt), min(n, len(tgt)), replace=False)]))
     h, w = size
     label_w = 120
     sheet = Image.new('RGB', (label_w + n * (w + 4), len(rows) * (h + 4)), 'white')
@@ -55,8 +61,10 @@ def main(argv=None):
     ap.add_argument('source_root')
     ap.add_argument('out')
     ap.add_argument('--n', type=int, default=8)
+    ap.add_argument('--target-glob', help='target images for a fourth row')
     args = ap.parse_args(argv)
-    sample_sheet(args.work_dir, args.source_root, args.n).save(args.out)
+    sample_sheet(args.work_dir, args.source_root, args.n,
+                 target_glob=args.target_glob).save(args.out)
     print(f'wrote {args.out}')
 
 

@@ -126,7 +126,8 @@ def run_config_stages(config: str, options: Optional[dict] = None,
         results.update(runner.run([plan]))
         times[plan.stage.name] = dict(wall=time.perf_counter() - wall,
                                       cpu=cpu_seconds() - cpu)
-    tests = [s for s in built if isinstance(s, TestStage)]
+    tests = [s for s in built if isinstance(s, TestStage)
+             and (not stages or s.name in stages)]
     if not tests:
         return {}, times
     test = tests[-1]

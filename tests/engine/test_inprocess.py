@@ -82,6 +82,11 @@ def test_runs_stages_times_them_and_skips_complete_ones(tmp_path):
     m, times = run_config_stages(str(cfg), {'shared': str(shared)},
                                  str(tmp_path / 'w2'))
     assert CALLS == [] and times == {} and m == {'R1': 3.0}
+    # a stage subset without the test stage: it runs, no metrics are read
+    CALLS.clear()
+    m, times = run_config_stages(str(cfg), {'shared': str(tmp_path / 's3')},
+                                 str(tmp_path / 'w3'), stages=['make'])
+    assert CALLS == ['make'] and m == {} and set(times) == {'make'}
 
 
 def test_mean_and_sample_std():

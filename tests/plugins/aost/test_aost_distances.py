@@ -127,3 +127,41 @@ def test_cache_computes_only_new_or_changed_images(tmp_path):
 def test_missing_weights_file_is_named():
     with pytest.raises(FileNotFoundError, match='vgg19-dcbb9e9d'):
         StyleContentDistance(pretrained='/nonexistent/vgg19.pth')
+
+
+class _PixelFeatures(torch.nn.Module):
+    """A stand-in VGG whose style and content 'features' are the pixels."""
+
+    def forward(self, x):
+        return dict(relu1_1=x, relu4_2=x)
+
+
+def _solid(root, name, rgb):
+    p = osp.join(root, name)
+    Image.fromarray(np.full((2, 1, 3), rgb, np.uint8)).save(p)
+    return p
+
+
+def test_translation_distances_by_hand(tmp_path):
+    from plugins.aost.distances import translation_distances
+    dist = StyleContentDistance(style_layers=('relu1_1',),
+                                content_layers=('relu4_2',), size=(2, 1))
+    dist.vgg = _PixelFeatures()
+    src = [_solid(str(tmp_path), 's0.png', (255, 0, 0)),
+           _solid(str(tmp_path), 's1.png', (0, 0, 255))]
+    tgt = [_solid(str(tmp_path), 't0.png', (0, 255, 0))]
+    # the identity "translation": style unchanged, content distance 0 to its
+    # own source; to the other source: 1/2 * (1^2 + 1^2) * 2 pixels = 2
+    d = translation_distances(dist, src, src, tgt)
+    assert d['style_source'] == d['style_translated']
+    assert d['content_own'] == 0 and d['content_other'] == pytest.approx(2.0)
+    # Gram of a solid (r, g, b) image over M = 2 pixels is 2 v v^T; vs the
+    # green target: red differs in (0,0) by 2 and (1,1) by -2 ->
+    # 0.2 * 8 / (4 * 3^2 * 2^2) = 1/90, blue the same
+    assert d['style_source'] == pytest.approx(1 / 90)
+    # translating into the target: style distance 0, content moved by
+    # 1/2 * (1 + 1) * 2 = 2 from each source
+    d = translation_distances(dist, src, [tgt[0], tgt[0]], tgt)
+    assert d['style_translated'] == 0 and d['content_own'] == pytest.approx(2.0)
+    with pytest.raises(ValueError, match='need >= 2 sources'):
+        translation_distances(dist, src[:1], src[:1], tgt)

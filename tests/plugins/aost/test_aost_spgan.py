@@ -147,3 +147,32 @@ def test_trains_through_the_runner_and_translates(tmp_path, contrastive_weight):
 def test_translator_needs_weights(tmp_path):
     with pytest.raises(FileNotFoundError, match='generator_s2t'):
         GANTranslator(str(tmp_path))
+
+
+def test_residual_generator_starts_as_the_identity(tmp_path):
+    from plugins.aost.spgan import ResnetGenerator
+    torch.manual_seed(0)
+    g = ResnetGenerator(ngf=4, n_blocks=1, residual=True)
+    x = torch.rand(2, 3, 32, 16) * 2 - 1
+    assert torch.equal(g(x), x)                        # zero-initialised last conv
+    assert torch.equal(g(3 * x), (3 * x).clamp(-1, 1))  # output kept in [-1, 1]
+    # one Adam step on a colour shift moves it off the identity
+    opt = torch.optim.Adam(g.parameters(), 1e-3)
+    before = ((g(x) - (x + 0.2)) ** 2).mean()
+    before.backward()
+    opt.step()
+    assert ((g(x) - (x + 0.2)) ** 2).mean().item() < before.item()
+    assert (g(x) - x).mean().item() > 0
+    # the translator rebuilds the residual architecture from its json
+    m = SPGAN(generator=dict(ngf=4, n_blocks=1, residual=True),
+              discriminator=dict(ndf=4), contrastive_weight=0)
+    m.G.load_state_dict(g.state_dict())
+    m.save_adapters(str(tmp_path))
+    gen = GANTranslator(str(tmp_path), size=(32, 16))
+    assert gen.G.residual
+    img = ((x[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+    out = np.asarray(gen([dict(image=img)])[0]['image'], np.float32)
+    with torch.no_grad():
+        xin = torch.from_numpy(img.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
+        want = ((g(xin)[0].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255)
+    assert np.abs(out - want).max() <= 1.0
