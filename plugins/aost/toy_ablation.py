@@ -65,7 +65,8 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from reidkit.stages.inprocess import cpu_seconds, mean_std, run_config_stages
+from reidkit.stages.inprocess import (cpu_seconds, mean_std, parallel_map,
+                                      run_config_stages)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -375,12 +376,9 @@ def main(argv=None) -> Dict[str, Dict[str, List[dict]]]:
                     work_dir=osp.join(args.work_dir, f'{stem}_{target}_seed{seed}'),
                     images=_images(config, shared, world, target
                                    if name == REFERENCE else None)))
-    if args.jobs > 1:
-        import multiprocessing as mp
-        with mp.get_context('spawn').Pool(args.jobs) as pool:
-            results = pool.map(run_variant, jobs, chunksize=1)
-    else:
-        results = [run_variant(job) for job in jobs]
+    results = [None] * len(jobs)
+    for i, res in parallel_map(run_variant, jobs, jobs=args.jobs):
+        results[i] = res
     rows = {t: {CHANCE: [dict(r, train_cpu=0.0, images=0) for r in chance_level(
         world[t], TARGET_LOOKS[t]['dataset'], args.seeds)]}
         for t in TARGET_LOOKS}
