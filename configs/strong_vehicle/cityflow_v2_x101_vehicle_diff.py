@@ -5,7 +5,7 @@
 # filters), as neither paper did:
 #   python tools/train.py configs/strong_vehicle/cityflow_v2_x101_vehicle_diff.py --dry-run
 #   python tools/train.py configs/strong_vehicle/cityflow_v2_x101_vehicle_diff.py
-# Stages: check, then Vehicle-Diff's own (caption -> finetune -> generate ->
+# Stages: check, then Vehicle-Diff's own (caption -> finetune -> generate -> fid ->
 # train -> test: the ResNeXt101-IBN-a recipe on real + generated), then the
 # strong vehicle ensemble stages (features, ResNet50 / ResNet101-IBN-a on
 # the same data, camera model on the real cameras, orientation model on

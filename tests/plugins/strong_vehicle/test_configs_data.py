@@ -171,8 +171,8 @@ def test_post_process_stage_arguments_checked():
 def test_recipe_on_real_plus_vehicle_diff_data(tmp_path):
     """The cross-paper config: the strong vehicle model and schedule, trained
     on CityFlowV2 + Vehicle-Diff's generated vehicles after Vehicle-Diff's
-    caption / finetune / generate stages; a dry run plans every stage and
-    writes nothing."""
+    caption / finetune / generate / fid stages; a dry run plans every stage
+    and writes nothing."""
     from reidkit.stages import StageRunner, build_stages
     work = tmp_path / 'w'
     cfg = load_config(osp.join(ROOT, 'configs', 'strong_vehicle',
@@ -198,8 +198,8 @@ def test_recipe_on_real_plus_vehicle_diff_data(tmp_path):
     assert caption['num_images'] == 527
     plans = StageRunner(build_stages(cfg), cfg.work_dir).plan()
     names = [p.stage.name for p in plans]
-    assert names[:4] == ['check', 'caption', 'finetune', 'generate']
-    assert names[4:] == SV_STAGES[1:]
+    assert names[:5] == ['check', 'caption', 'finetune', 'generate', 'fid']
+    assert names[5:] == SV_STAGES[1:]
     assert all(p.action == 'run' for p in plans)
     by = {p.stage.name: p for p in plans}
     for stage in ('train', 'train_r50', 'train_r101'):   # real + generated
