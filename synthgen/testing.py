@@ -330,8 +330,10 @@ def tiny_rtmdet_checkpoint(path: str, biases: Optional[dict] = None,
     config = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs',
                       'rtmdet', 'rtmdet_tiny_8xb32-300e_coco.py')
     torch.manual_seed(seed)
-    model = DetInferencer(model=config, weights=None, device='cpu',
-                          show_progress=False).model
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmdet'):  # keep the caller's
+        model = DetInferencer(model=config, weights=None, device='cpu',
+                              show_progress=False).model
     state = model.state_dict()
     heads = [k for k, v in state.items() if 'cls' in k and
              k.endswith('bias') and tuple(v.shape) == (80,)]

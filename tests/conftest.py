@@ -9,9 +9,11 @@ def _restore_default_scope():
     later tests that build reidkit types by name would look them up in the
     synthgen registries)."""
     from mmengine.registry import DefaultScope
-    scopes = DefaultScope._instance_dict
-    before = list(scopes)
+    before = list(DefaultScope._instance_dict)
     yield
+    # read it again: ``DefaultScope.overwrite_default_scope`` replaces the
+    # dict object on exit, so the one from before may no longer be it
+    scopes = DefaultScope._instance_dict
     for name in list(scopes):
         if name not in before:
             scopes.pop(name)

@@ -223,8 +223,12 @@ class MMDetDetector:
             raise FileNotFoundError(f'MMDetDetector: config {config!r} not '
                                     'found')
         self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        self.inferencer = DetInferencer(model=config, weights=checkpoint,
-                                        device=self.device, show_progress=False)
+        # DetInferencer makes 'mmdet' the default scope; keep the caller's
+        from mmengine.registry import DefaultScope
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            self.inferencer = DetInferencer(model=config, weights=checkpoint,
+                                            device=self.device,
+                                            show_progress=False)
         meta = getattr(self.inferencer.model, 'dataset_meta', None) or {}
         self.class_names = list(class_names or meta.get('classes') or [])
         if not self.class_names:
