@@ -6,7 +6,7 @@ attribute codes to distance, particle-swarm search); Stage II translates the
 selected images with a GAN (SPGAN; CycleGAN as the ablation) trained on the
 target; an IDE ResNet-50 is trained on the result.
 """
-from . import live, stages, toy_backbone  # noqa: F401  registers the AOST stages, source, toy backbone
+from . import live, stages  # noqa: F401  registers the AOST stages and source
 from .distances import (DistanceCache, StyleContentDistance, VGG19Features,
                         content_distance, gram, style_distance)
 

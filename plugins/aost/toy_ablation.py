@@ -30,7 +30,7 @@ residual generators; the translator check
 (:func:`~plugins.aost.distances.translation_distances`) is printed. Then for
 every seed an IDE (softmax only, 32x16, Adam 3.5e-4, the paper's x0.1 steps
 at 40/120 and 70/120 of the epochs, on a
-:class:`~plugins.aost.toy_backbone.SmallConvNet` from scratch: ResNet-18
+:class:`~reidkit.models.backbones.SmallConvNet` from scratch: ResNet-18
 learnt next to nothing at this size) is trained on
 
 * ``FineGPR+Random`` -- a random subset of the selected size
@@ -154,7 +154,7 @@ def toy_options(world: Dict[str, str], target: str, epochs: int,
     """``--cfg-options`` that shrink the paper configs to the toy world and
     point them at ``target`` (``'both'``: test on every target).
 
-    The IDE backbone is :class:`~plugins.aost.toy_backbone.SmallConvNet`
+    The IDE backbone is :class:`~reidkit.models.backbones.SmallConvNet`
     (ResNet-18 from scratch at 32x16 learns next to nothing, see the
     module's README); the translator's generators are identity-initialised
     residual ones (``residual=True``)."""

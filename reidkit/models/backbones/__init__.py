@@ -6,12 +6,13 @@ from .checkpoint import load_backbone_weights, read_state_dict, resize_pos_embed
 from .mixstyle import MixStyle, MixStyleBackbone
 from .mmpretrain_backbone import MMPretrainBackbone
 from .resnet_ibn import IBN, ResNetIBN
+from .small_convnet import SmallConvNet
 from .timm_backbone import TimmBackbone
 from .two_stream import NonLocalBlock, TwoStreamResNet
 
 __all__ = [
     'TimmBackbone', 'MMPretrainBackbone', 'ResNetIBN', 'IBN', 'MixStyle',
-    'MixStyleBackbone', 'TwoStreamResNet', 'NonLocalBlock',
+    'MixStyleBackbone', 'SmallConvNet', 'TwoStreamResNet', 'NonLocalBlock',
     'DEENResNet', 'DEEModule', 'MFABlock', 'CNLBlock', 'PNLBlock',
     'load_backbone_weights', 'read_state_dict', 'resize_pos_embed'
 ]

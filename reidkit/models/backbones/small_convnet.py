@@ -1,12 +1,14 @@
-"""A small conv net for the toy ablation's IDE (32x16 images, from scratch).
+"""A small conv net for toy-world ablations (e.g. 32x16 images, trained from scratch).
+
+First written for the AOST toy ablation's IDE.
 
 Why not ResNet-18: at 32x16 a ResNet's 32x downsampling leaves a 2x1 map
 after ``layer3`` and 1x1 after ``layer4``, and trained from scratch on the toy
 target's own 216 training images for 30 epochs it reached 10.4 % mAP on the
 target's test split (chance: 6.5 %, raw pixels: 18.6 %) while this net
 reached 41.6 % in an eighth of the CPU time (``plugins/aost/README.md``,
-"Toy diagnosis"). The paper's IDE ResNet-50 stays the default of every
-paper config; only the toy swaps the backbone.
+"Toy diagnosis"). Paper configs keep their papers' backbones; only toy
+configs swap in this one.
 """
 from __future__ import annotations
 
