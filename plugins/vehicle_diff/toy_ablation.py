@@ -22,9 +22,9 @@ the filters are synthgen's ``DetectionCropFilter`` (mask backend) and
 ``CLIPAttributeFilter`` (the toy colour judge in place of CLIP). Every seed
 changes the 1 % draw, the generated images and the training. Scores are
 mean +- sample std (ddof=1) over the seeds. Torch runs one thread per
-process; ``--jobs N`` (default 2) runs the rows in N forked processes (a
+process; ``--jobs N`` (default 2) runs the rows in N worker processes (a
 seed's synthetic-only rows in one, since they make the generated set its D /
-B rows read; every other row in its own).
+B rows read, which start after them; every other row in its own).
 """
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-from reidkit.stages.inprocess import cpu_seconds, mean_std, run_config_stages
+from reidkit.stages.inprocess import (cpu_seconds, mean_std, parallel_map,
+                                      run_config_stages)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'vehicle_diff', 'toy_veri776.py')
@@ -189,23 +190,31 @@ _AFTER_GENERATION = ('real + synthetic D', 'real + synthetic B')
 
 
 def parallel_tasks(seeds, rows) -> List[tuple]:
-    """``(seed, rows, waits_for)`` units of work for ``--jobs``: a seed's
-    synthetic-only rows in one process (they write the generated sets),
-    every other row alone; a D / B row waits for its seed's first unit."""
+    """``(seed, rows, after)`` units of work for ``--jobs``: a seed's
+    synthetic-only rows in one unit (they write the generated sets), every
+    other row alone; a D / B row's ``after`` is the index of its seed's
+    first unit (:func:`~reidkit.stages.inprocess.parallel_map` starts it
+    once that one has finished), else None."""
     tasks = []
     for seed in seeds:
         first = [r for r in rows if ROWS[r][0] == 'V']
+        writer = len(tasks) if first else None
         if first:
             tasks.append((seed, first, None))
         for r in rows:
             if ROWS[r][0] != 'V':
-                waits = (seed if first and r in _AFTER_GENERATION else None)
+                waits = writer if r in _AFTER_GENERATION else None
                 tasks.append((seed, [r], waits))
     return tasks
 
 
-def _run_task(seed: int, rows: List[str], args, library: str) -> None:
-    """A forked child: run ``rows`` of ``seed`` and print their lines."""
+def _run_task(task) -> None:
+    """A worker of :func:`run_parallel`: run the ``(seed, rows, args,
+    library)`` rows and print their lines."""
+    seed, rows, args, library = task
+    import torch
+    torch.set_num_threads(args.threads)
+    logging.getLogger('py.warnings').setLevel(logging.ERROR)
     for row in rows:
         t0, c0 = time.time(), cpu_seconds()
         m = run_row(row, seed, osp.abspath(args.data_root),
@@ -218,42 +227,13 @@ def _run_task(seed: int, rows: List[str], args, library: str) -> None:
 
 
 def run_parallel(args, library: str, jobs: int) -> None:
-    """Run the rows in up to ``jobs`` forked processes (one torch thread
-    each; forked after the imports, so no child imports torch again)."""
-    import multiprocessing as mp
-
-    import plugins.vehicle_diff  # noqa: F401  (imported before forking)
-    from reidkit.apis import load_config  # noqa: F401
-    from reidkit.engine.runner import ReIDRunner  # noqa: F401
-    ctx = mp.get_context('fork')
-    pending = parallel_tasks(args.seeds, args.rows or list(ROWS))
-    running, done = [], set()
-    while pending or running:
-        for task in list(pending):
-            if len(running) >= jobs:
-                break
-            seed, task_rows, waits = task
-            if waits is not None and waits not in done:
-                continue
-            pending.remove(task)
-            proc = ctx.Process(target=_run_task,
-                               args=(seed, task_rows, args, library))
-            proc.start()
-            running.append((task, proc))
-        time.sleep(0.5)
-        for item in list(running):
-            (seed, task_rows, _), proc = item
-            if proc.is_alive():
-                continue
-            proc.join()
-            running.remove(item)
-            if proc.exitcode:
-                for _, other in running:
-                    other.terminate()
-                raise SystemExit(f'toy_ablation: seed {seed} rows {task_rows} '
-                                 f'failed (exit {proc.exitcode})')
-            if ROWS[task_rows[0]][0] == 'V':
-                done.add(seed)
+    """Run the rows in ``jobs`` worker processes (one torch thread each),
+    a D / B row after its seed's synthetic-only rows."""
+    tasks = parallel_tasks(args.seeds, args.rows or list(ROWS))
+    units = [(seed, rows, args, library) for seed, rows, _ in tasks]
+    for _ in parallel_map(_run_task, units, jobs=jobs,
+                          after=[a for _, _, a in tasks]):
+        pass
 
 
 def main(argv=None) -> Dict[str, List[dict]]:

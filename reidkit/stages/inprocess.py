@@ -37,7 +37,8 @@ def mean_std(values: Sequence[float], digits: int = 1) -> str:
     return f'{x.mean():.{digits}f} +- {sample_std(x):.{digits}f}'
 
 
-def parallel_map(fn: Callable, items: Sequence, jobs: int = 1
+def parallel_map(fn: Callable, items: Sequence, jobs: int = 1,
+                 after: Optional[Sequence[Optional[int]]] = None
                  ) -> Iterator[Tuple[int, object]]:
     """``(index, fn(item))`` for every item, as they finish, in ``jobs``
     worker processes (spawned with ``OMP_NUM_THREADS=1``, so torch runs one
@@ -49,28 +50,47 @@ def parallel_map(fn: Callable, items: Sequence, jobs: int = 1
         fn (callable): a module-level function (picklable).
         items (sequence): its arguments, one per call.
         jobs (int): worker processes.
+        after (sequence, optional): per item, the index of an earlier item
+            that must have finished before it starts (e.g. a run that reads
+            what another one writes), or None.
 
     Example:
         >>> for i, score in parallel_map(train_seed, [0, 1, 2], jobs=2):
         ...     print(i, score)
     """
+    after = [None] * len(items) if after is None else list(after)
+    if len(after) != len(items) or any(
+            a is not None and not 0 <= a < i for i, a in enumerate(after)):
+        raise ValueError(f'parallel_map: after={after} must give, per item, '
+                         'None or the index of an earlier item')
     if jobs <= 1:
         for i, item in enumerate(items):
             yield i, fn(item)
         return
     import multiprocessing as mp
     import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     old = os.environ.get('OMP_NUM_THREADS')
     os.environ['OMP_NUM_THREADS'] = '1'  # inherited by the spawned workers
+    pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context('spawn'))
     try:
-        with ProcessPoolExecutor(jobs,
-                                 mp_context=mp.get_context('spawn')) as pool:
-            futures = {pool.submit(fn, item): i
-                       for i, item in enumerate(items)}
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
+        waiting, done, running = list(range(len(items))), set(), {}
+        while waiting or running:
+            for i in [i for i in waiting if after[i] in done or
+                      after[i] is None]:
+                waiting.remove(i)
+                running[pool.submit(fn, items[i])] = i
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                i = running.pop(fut)
+                result = fut.result()
+                done.add(i)
+                yield i, result
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
+        pool.shutdown(wait=True)
         if old is None:
             os.environ.pop('OMP_NUM_THREADS', None)
         else:

@@ -112,3 +112,20 @@ def test_parallel_map_runs_every_item_in_single_thread_workers():
     before = os.environ.get('OMP_NUM_THREADS')
     list(parallel_map(abs, [1], jobs=2))
     assert os.environ.get('OMP_NUM_THREADS') == before
+
+
+def test_parallel_map_starts_an_item_only_after_the_one_it_waits_for():
+    import time
+
+    import pytest
+
+    from reidkit.stages.inprocess import parallel_map
+    # item 1 waits for item 0 (1 s): it is submitted only once item 0 has
+    # finished, so it cannot finish before it (whatever the machine's load)
+    order = [i for i, _ in parallel_map(time.sleep, [1.0, 0.0, 0.0], jobs=2,
+                                        after=[None, 0, None])]
+    assert sorted(order) == [0, 1, 2]
+    assert order.index(1) > order.index(0)
+    assert [i for i, _ in parallel_map(abs, [1, 2], after=[None, 0])] == [0, 1]
+    with pytest.raises(ValueError, match='earlier item'):
+        list(parallel_map(abs, [1, 2], after=[1, None]))

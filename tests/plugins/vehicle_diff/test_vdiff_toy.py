@@ -192,15 +192,16 @@ def test_tables_print_mean_and_sample_std():
 
 def test_parallel_tasks_keep_a_seed_synthetic_rows_together():
     """--jobs: a seed's Table V rows in one process (they write the
-    generated sets), the D / B rows after them, the real row free."""
+    generated sets), the D / B rows after them (by task index), the real
+    row free."""
     from plugins.vehicle_diff.toy_ablation import ROWS, parallel_tasks
     tasks = parallel_tasks([0, 1], list(ROWS))
     v = ['neither', '+ fine-tuning', '+ fine-tuning + filtering']
     assert tasks == [
         (0, v, None), (0, ['real'], None), (0, ['real + synthetic D'], 0),
         (0, ['real + synthetic B'], 0),
-        (1, v, None), (1, ['real'], None), (1, ['real + synthetic D'], 1),
-        (1, ['real + synthetic B'], 1)]
+        (1, v, None), (1, ['real'], None), (1, ['real + synthetic D'], 4),
+        (1, ['real + synthetic B'], 4)]
     # without the synthetic rows nothing waits
     assert parallel_tasks([2], ['real', 'real + synthetic B']) == [
         (2, ['real'], None), (2, ['real + synthetic B'], None)]
