@@ -422,3 +422,31 @@ def test_threshold_and_topk_passes_agree_on_real_valued_features():
         np.testing.assert_array_equal(g, r)
     with pytest.raises(ValueError, match='method'):
         knn_pass(src, 21, 40, 0.05, method='sort')
+
+
+def test_k_reciprocal_budget_changes_memory_not_the_result():
+    """The budget only changes how the work is cut (tiles, column chunks,
+    Jaccard blocks, the in-place final combination): the result is the
+    same float32 array bit for bit, and the dense numpy memory beyond the
+    (Q, G) output stays near the budget (tracemalloc sees numpy's
+    allocations, not torch's tiles)."""
+    import tracemalloc
+
+    from reidkit.evaluation.rerankers.k_reciprocal import (
+        FeatureTiles, _final)
+    qf, gf = _clustered(5, 200, 2500, 16, ids=100)
+    src = FeatureTiles(torch.cat([qf, gf]), proposals='off', fast=False)
+    dense = k_reciprocal_distance(qf, gf, memory_mb=1024, proposals='off',
+                                  fast_matmul=False)
+    # (against the dense transcription: test_k_reciprocal_equals_dense_original)
+    out_mb = 200 * 2500 * 4 / 2**20
+    for budget in (0.5, 2.0):
+        tracemalloc.start()
+        small = _final(src, 200, 20, 6, 0.3, budget)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        np.testing.assert_array_equal(small, dense)
+        # output + neighbour lists, sparse V and the expansion sets' row
+        # blocks (~7.5 MB here; 25 MB more before they were cut to 512 rows)
+        # + the budget
+        assert peak / 2**20 < out_mb + 8.0 + 1.5 * budget, (budget, peak)
