@@ -826,7 +826,8 @@ def expansion_sets(knn: np.ndarray, k1: int, block: int = 512) -> sp.csr_matrix:
 def jaccard_blocks(v_query: sp.csr_matrix, v_gallery: sp.csr_matrix,
                    memory_mb: float = 512):
     """Yield ``(start, stop, min_sum)`` with ``min_sum[i, j] =
-    sum_k min(Vq[start + i, k], Vg[j, k])`` for blocks of query rows.
+    sum_k min(Vq[start + i, k], Vg[j, k])`` for blocks of query rows
+    (``min_sum`` is a view of one reused buffer: valid until the next block).
 
     Walks, for each non-zero ``(i, k)`` of the query rows, the non-zeros of
     column ``k`` of the gallery rows (an inverted index, as the original's
@@ -847,15 +848,22 @@ def jaccard_blocks(v_query: sp.csr_matrix, v_gallery: sp.csr_matrix,
     # see _final) and its pairs (~40 bytes each while the block is made)
     row_bytes = np.cumsum(4 * num_g + 40 * pairs_per_row)
     budget = memory_mb * 2**20
-    start = 0
-    while start < num_q:
+    bounds = [0]
+    while bounds[-1] < num_q:
+        start = bounds[-1]
         done = row_bytes[start - 1] if start else 0
         stop = int(np.searchsorted(row_bytes, done + budget, side='right'))
-        stop = min(max(stop, start + 1), num_q)
+        bounds.append(min(max(stop, start + 1), num_q))
+    # one buffer for every block, zeroed per block (a fresh allocation per
+    # block costs its page faults: ~8 % of the re-ranking at 2,000 x 8,000)
+    buf = torch.empty(max(b - a for a, b in zip(bounds, bounds[1:]))
+                      * num_g) if num_q else None
+    for start, stop in zip(bounds, bounds[1:]):
         sub = vq[start:stop].tocoo()
         lens = col_len[sub.col]
         n = int(lens.sum())
-        block = torch.zeros((stop - start) * num_g)
+        block = buf[:(stop - start) * num_g]
+        block.numpy().fill(0)  # numpy: no wake-up of torch's thread pool
         if n:
             # int32 positions and flat indices where they fit: the pair
             # arrays are most of the time (half the bytes, ~25 % faster)
@@ -874,7 +882,6 @@ def jaccard_blocks(v_query: sp.csr_matrix, v_gallery: sp.csr_matrix,
             block.index_add_(0, torch.from_numpy(flat), torch.from_numpy(vals))
             del pos, vals, flat  # not held while the caller uses the block
         yield start, stop, block.view(stop - start, num_g).numpy()
-        start = stop
 
 
 def jaccard_query_gallery(v_query: sp.csr_matrix, v_gallery: sp.csr_matrix,
