@@ -450,3 +450,25 @@ def test_k_reciprocal_budget_changes_memory_not_the_result():
         # blocks (~7.5 MB here; 25 MB more before they were cut to 512 rows)
         # + the budget
         assert peak / 2**20 < out_mb + 8.0 + 1.5 * budget, (budget, peak)
+
+
+@pytest.mark.parametrize('metric', ['sqeuclidean', 'euclidean', 'cosine'])
+def test_feature_tile_into_a_reused_buffer_is_the_same(metric):
+    """FeatureTiles.tile(out=buffer) (the threshold pass reuses one buffer
+    for every tile) gives exactly torch.addmm's tile of the old code."""
+    from reidkit.evaluation.rerankers.k_reciprocal import FeatureTiles
+    qf, gf = _clustered(11, 30, 200, 64)
+    src = FeatureTiles(torch.cat([qf, gf]), metric, fast=False)
+    x, n = src.x, src.norms
+    buf = torch.full((100 * 230,), float('nan'))
+    for r0, r1, c0, c1 in ((0, 100, 0, 100), (30, 60, 7, 230), (200, 230, 0, 31)):
+        if metric == 'cosine':
+            ref = torch.addmm(torch.ones(()), x[r0:r1], x[c0:c1].T, beta=1.0,
+                              alpha=-1.0)
+        else:
+            ref = torch.addmm(n[r0:r1, None] + n[None, c0:c1], x[r0:r1],
+                              x[c0:c1].T, beta=1.0, alpha=-2.0).clamp_(min=0)
+            if metric == 'euclidean':
+                ref = ref.sqrt_()
+        for out in (None, buf):
+            assert torch.equal(src.tile(r0, r1, c0, c1, out=out), ref)
