@@ -854,8 +854,9 @@ def jaccard_blocks(v_query: sp.csr_matrix, v_gallery: sp.csr_matrix,
         done = row_bytes[start - 1] if start else 0
         stop = int(np.searchsorted(row_bytes, done + budget, side='right'))
         bounds.append(min(max(stop, start + 1), num_q))
-    # one buffer for every block, zeroed per block (a fresh allocation per
-    # block costs its page faults: ~8 % of the re-ranking at 2,000 x 8,000)
+    # one buffer for every block, zeroed per block with numpy (a torch.zeros
+    # per block costs page faults and wakes torch's OpenMP pool, whose
+    # spinning threads cost ~0.5 CPU-s at 2,000 x 8,000)
     buf = torch.empty(max(b - a for a, b in zip(bounds, bounds[1:]))
                       * num_g) if num_q else None
     for start, stop in zip(bounds, bounds[1:]):
