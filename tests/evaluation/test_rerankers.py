@@ -422,3 +422,53 @@ def test_threshold_and_topk_passes_agree_on_real_valued_features():
         np.testing.assert_array_equal(g, r)
     with pytest.raises(ValueError, match='method'):
         knn_pass(src, 21, 40, 0.05, method='sort')
+
+
+def test_k_reciprocal_budget_changes_memory_not_the_result():
+    """The budget only changes how the work is cut (tiles, column chunks,
+    Jaccard blocks, the in-place final combination): the result is the
+    same float32 array bit for bit, and the dense numpy memory beyond the
+    (Q, G) output stays near the budget (tracemalloc sees numpy's
+    allocations, not torch's tiles)."""
+    import tracemalloc
+
+    from reidkit.evaluation.rerankers.k_reciprocal import (
+        FeatureTiles, _final)
+    qf, gf = _clustered(5, 200, 2500, 16, ids=100)
+    src = FeatureTiles(torch.cat([qf, gf]), proposals='off', fast=False)
+    dense = k_reciprocal_distance(qf, gf, memory_mb=1024, proposals='off',
+                                  fast_matmul=False)
+    # (against the dense transcription: test_k_reciprocal_equals_dense_original)
+    out_mb = 200 * 2500 * 4 / 2**20
+    for budget in (0.5, 2.0):
+        tracemalloc.start()
+        small = _final(src, 200, 20, 6, 0.3, budget)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        np.testing.assert_array_equal(small, dense)
+        # output + neighbour lists, sparse V and the expansion sets' row
+        # blocks (~7.5 MB here; 25 MB more before they were cut to 512 rows)
+        # + the budget
+        assert peak / 2**20 < out_mb + 8.0 + 1.5 * budget, (budget, peak)
+
+
+@pytest.mark.parametrize('metric', ['sqeuclidean', 'euclidean', 'cosine'])
+def test_feature_tile_into_a_reused_buffer_is_the_same(metric):
+    """FeatureTiles.tile(out=buffer) (the threshold pass reuses one buffer
+    for every tile) gives exactly torch.addmm's tile of the old code."""
+    from reidkit.evaluation.rerankers.k_reciprocal import FeatureTiles
+    qf, gf = _clustered(11, 30, 200, 64)
+    src = FeatureTiles(torch.cat([qf, gf]), metric, fast=False)
+    x, n = src.x, src.norms
+    buf = torch.full((100 * 230,), float('nan'))
+    for r0, r1, c0, c1 in ((0, 100, 0, 100), (30, 60, 7, 230), (200, 230, 0, 31)):
+        if metric == 'cosine':
+            ref = torch.addmm(torch.ones(()), x[r0:r1], x[c0:c1].T, beta=1.0,
+                              alpha=-1.0)
+        else:
+            ref = torch.addmm(n[r0:r1, None] + n[None, c0:c1], x[r0:r1],
+                              x[c0:c1].T, beta=1.0, alpha=-2.0).clamp_(min=0)
+            if metric == 'euclidean':
+                ref = ref.sqrt_()
+        for out in (None, buf):
+            assert torch.equal(src.tile(r0, r1, c0, c1, out=out), ref)

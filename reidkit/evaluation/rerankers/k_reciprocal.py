@@ -128,9 +128,8 @@ class FeatureTiles:
         """Float32 distances of items ``rows`` to all items, by blocks."""
         for s0 in range(0, rows.numel(), block):
             r = rows[s0:s0 + block]
-            yield r, self._finish(torch.addmm(
-                self.norms[r, None] + self.norms[None], self.x[r], self.x.T,
-                beta=1.0, alpha=-2.0))
+            yield r, self._finish(self._sq_block(self.x[r], self.norms[r],
+                                                 self.x, self.norms))
 
     def _finish(self, d: torch.Tensor) -> torch.Tensor:
         if self.metric == 'cosine':
@@ -138,16 +137,31 @@ class FeatureTiles:
         d.clamp_(min=0)
         return d.sqrt_() if self.metric == 'euclidean' else d
 
-    def tile(self, r0, r1, c0, c1, raw: bool = False) -> torch.Tensor:
+    def tile(self, r0, r1, c0, c1, raw: bool = False,
+             out: Optional[torch.Tensor] = None) -> torch.Tensor:
         """The block; ``raw``: squared distances before the clamp at 0 (the
-        caller clamps what it keeps: a full-tile pass fewer)."""
+        caller clamps what it keeps: a full-tile pass fewer); ``out``: a
+        flat float32 buffer of at least ``(r1 - r0) * (c1 - c0)`` entries
+        on ``device`` to write it into (reused across tiles: no tile-sized
+        allocation per tile)."""
         x = self.x
+        if out is not None:
+            out = out[:(r1 - r0) * (c1 - c0)].view(r1 - r0, c1 - c0)
         if self.metric == 'cosine':
             return torch.addmm(torch.ones((), device=x.device), x[r0:r1],
-                               x[c0:c1].T, beta=1.0, alpha=-1.0)
-        d = torch.addmm(self.norms[r0:r1, None] + self.norms[None, c0:c1],
-                        x[r0:r1], x[c0:c1].T, beta=1.0, alpha=-2.0)
+                               x[c0:c1].T, beta=1.0, alpha=-1.0, out=out)
+        d = self._sq_block(x[r0:r1], self.norms[r0:r1], x[c0:c1],
+                           self.norms[c0:c1], out)
         return d if raw and self.metric == 'sqeuclidean' else self._finish(d)
+
+    @staticmethod
+    def _sq_block(a, na, b, nb, out=None) -> torch.Tensor:
+        """``|a_i|^2 + |b_j|^2 - 2 a_i . b_j`` in one buffer: the norms'
+        sum, then an in-place ``addmm_`` on it (the same bits as
+        ``torch.addmm(na[:, None] + nb[None], a, b.T, alpha=-2)``, which
+        copies that sum into a second tile-sized output first)."""
+        d = torch.add(na[:, None], nb[None], out=out)
+        return d.addmm_(a, b.T, beta=1.0, alpha=-2.0)
 
     def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         r = torch.from_numpy(rows).to(self.x.device)
@@ -450,6 +464,12 @@ class _RunningKnn:
         self.thr[u] = self.val[u, k - 1]
 
 
+def _chunk_width(rows: int, memory_mb: float) -> int:
+    """Columns of a threshold-pass tile of ``rows`` rows: a float32 tile
+    and a boolean comparison, ~5 bytes an entry (6 with some margin)."""
+    return max(rows, int(max(float(memory_mb), 1.0) * 2**20 // (6 * rows)))
+
+
 def _knn_pass_threshold(source, k: int, num_query: int, memory_mb: float,
                         keep_query_rows: bool = True):
     """:func:`knn_pass` for CPU tiles, selecting by running thresholds.
@@ -481,6 +501,21 @@ def _knn_pass_threshold(source, k: int, num_query: int, memory_mb: float,
     def clamp(x):
         return np.maximum(x, floor) if raw else x
 
+    # tile-sized buffers, reused: allocating them per tile costs page
+    # faults and leaves the allocator's heap fragmented (RSS above the
+    # live memory)
+    most = max(r * min(_chunk_width(r, memory_mb), num)
+               for r in {min(r0 + side, num) - r0 for r0 in starts})
+    mask_buf = np.empty(most, bool)
+    tile_buf = (torch.empty(most, device=source.device)
+                if isinstance(source, FeatureTiles) else None)
+
+    def passing(t, thr):
+        """Flat positions of the entries of ``t`` that are <= ``thr``."""
+        mask = mask_buf[:t.size].reshape(t.shape)
+        np.less_equal(t, thr, out=mask)
+        return np.flatnonzero(mask)
+
     def row_side(r0, c0, t):
         nr, nc = t.shape
         thr = run.thr[r0:r0 + nr]
@@ -490,7 +525,7 @@ def _knn_pass_threshold(source, k: int, num_query: int, memory_mb: float,
             if nc > k:  # the tile's own k-th value
                 kth = np.partition(t[fresh], k - 1, axis=1)[:, k - 1]
                 thr[fresh] = clamp(kth)
-        flat = np.flatnonzero(t <= thr[:, None])
+        flat = passing(t, thr[:, None])
         rr, cc = np.divmod(flat, nc)
         run.merge(rr + r0, cc + c0, clamp(t.reshape(-1)[flat]))
         np.maximum(row_max[r0:r0 + nr], t.max(1), out=row_max[r0:r0 + nr])
@@ -504,7 +539,7 @@ def _knn_pass_threshold(source, k: int, num_query: int, memory_mb: float,
             if nr > k:
                 kth = np.partition(t[:, fresh].T, k - 1, axis=1)[:, k - 1]
                 thr[fresh] = clamp(kth)
-        flat = np.flatnonzero(t <= thr[None, :])
+        flat = passing(t, thr[None, :])
         rr, cc = np.divmod(flat, nc)
         order = np.argsort(cc, kind='stable')
         run.merge(cc[order] + c0, rr[order] + r0,
@@ -512,16 +547,17 @@ def _knn_pass_threshold(source, k: int, num_query: int, memory_mb: float,
         np.maximum(row_max[c0:c0 + nc], t.max(0), out=row_max[c0:c0 + nc])
 
     def visit(r0, r1, c0, c1, both_sides):
-        t = (source.tile(r0, r1, c0, c1, raw=True) if raw
-             else source.tile(r0, r1, c0, c1))
+        t = (source.tile(r0, r1, c0, c1, raw=raw, out=tile_buf)
+             if tile_buf is not None else source.tile(r0, r1, c0, c1))
         t = t.cpu().numpy()
         row_side(r0, c0, t)
         if both_sides:
             col_side(r0, c0, t)
         qr1, gc0 = min(r1, num_query), max(c0, num_query)
         if keep_query_rows and r0 < qr1 and gc0 < c1:
-            qg[r0:qr1, gc0 - num_query:c1 - num_query] = clamp(
-                t[:qr1 - r0, gc0 - c0:])
+            out = qg[r0:qr1, gc0 - num_query:c1 - num_query]
+            src = t[:qr1 - r0, gc0 - c0:]
+            np.maximum(src, floor, out=out) if raw else np.copyto(out, src)
 
     with source.context():
         if source.symmetric:
@@ -531,8 +567,7 @@ def _knn_pass_threshold(source, k: int, num_query: int, memory_mb: float,
             r1 = min(r0 + side, num)
             # columns right of the diagonal tile (symmetric) or all
             first = r1 if source.symmetric else 0
-            width = max(side, int(max(float(memory_mb), 1.0) * 2**20
-                                  // (12 * (r1 - r0))))
+            width = _chunk_width(r1 - r0, memory_mb)
             for c0 in range(first, num, width):
                 visit(r0, r1, c0, min(c0 + width, num), source.symmetric)
     if raw:
@@ -725,8 +760,10 @@ def _positions(idx: torch.Tensor, ordered: torch.Tensor) -> torch.Tensor:
     return torch.gather(perm, 1, where)
 
 
-def reciprocal_mask(knn: np.ndarray, block: int = 8192) -> np.ndarray:
-    """``mask[i, a]``: is ``i`` among the neighbours of ``knn[i, a]``."""
+def reciprocal_mask(knn: np.ndarray, block: int = 1024) -> np.ndarray:
+    """``mask[i, a]``: is ``i`` among the neighbours of ``knn[i, a]``
+    (``block`` rows at a time: a ``(block, k, k)`` int64 gather, 3.6 MB at
+    k = 21)."""
     num, k = knn.shape
     mask = np.empty((num, k), bool)
     for start in range(0, num, block):
@@ -736,7 +773,7 @@ def reciprocal_mask(knn: np.ndarray, block: int = 8192) -> np.ndarray:
     return mask
 
 
-def expansion_sets(knn: np.ndarray, k1: int, block: int = 2048) -> sp.csr_matrix:
+def expansion_sets(knn: np.ndarray, k1: int, block: int = 512) -> sp.csr_matrix:
     """Zhong et al.'s expanded k-reciprocal sets as a boolean CSR matrix.
 
     ``R(i)`` = members of the ``k1 + 1`` nearest neighbours of ``i`` that also
@@ -747,6 +784,8 @@ def expansion_sets(knn: np.ndarray, k1: int, block: int = 2048) -> sp.csr_matrix
     Args:
         knn (ndarray): ``(N, >= k1 + 1)`` neighbour lists, nearest first.
         k1 (int): as in the paper.
+        block (int): rows at a time; the comparisons of a block are
+            ``(block, k1 + 1, half, k1 + 1)`` booleans (2.5 MB at k1 = 20).
     """
     num = knn.shape[0]
     kk = k1 + 1
@@ -787,7 +826,8 @@ def expansion_sets(knn: np.ndarray, k1: int, block: int = 2048) -> sp.csr_matrix
 def jaccard_blocks(v_query: sp.csr_matrix, v_gallery: sp.csr_matrix,
                    memory_mb: float = 512):
     """Yield ``(start, stop, min_sum)`` with ``min_sum[i, j] =
-    sum_k min(Vq[start + i, k], Vg[j, k])`` for blocks of query rows.
+    sum_k min(Vq[start + i, k], Vg[j, k])`` for blocks of query rows
+    (``min_sum`` is a view of one reused buffer: valid until the next block).
 
     Walks, for each non-zero ``(i, k)`` of the query rows, the non-zeros of
     column ``k`` of the gallery rows (an inverted index, as the original's
@@ -804,17 +844,27 @@ def jaccard_blocks(v_query: sp.csr_matrix, v_gallery: sp.csr_matrix,
     if vq.nnz:
         sums = np.add.reduceat(np.append(col_len[vq.indices], 0), vq.indptr[:-1])
         pairs_per_row = np.where(row_nnz > 0, sums, 0)
-    budget = max(int(memory_mb * 2**20 // 40), 1)  # ~40 bytes per pair
-    rows_cap = max(1, int(memory_mb * 2**20 // (16 * max(num_g, 1))))
-    start = 0
-    while start < num_q:
-        csum = np.cumsum(pairs_per_row[start:start + rows_cap])
-        stop = start + max(1, int(np.searchsorted(csum, budget, side='right')))
-        stop = min(stop, num_q, start + rows_cap)
+    # a row costs its float32 block row (combined in place by the caller,
+    # see _final) and its pairs (~40 bytes each while the block is made)
+    row_bytes = np.cumsum(4 * num_g + 40 * pairs_per_row)
+    budget = memory_mb * 2**20
+    bounds = [0]
+    while bounds[-1] < num_q:
+        start = bounds[-1]
+        done = row_bytes[start - 1] if start else 0
+        stop = int(np.searchsorted(row_bytes, done + budget, side='right'))
+        bounds.append(min(max(stop, start + 1), num_q))
+    # one buffer for every block, zeroed per block with numpy (a torch.zeros
+    # per block costs page faults and wakes torch's OpenMP pool, whose
+    # spinning threads cost ~0.5 CPU-s at 2,000 x 8,000)
+    buf = torch.empty(max(b - a for a, b in zip(bounds, bounds[1:]))
+                      * num_g) if num_q else None
+    for start, stop in zip(bounds, bounds[1:]):
         sub = vq[start:stop].tocoo()
         lens = col_len[sub.col]
         n = int(lens.sum())
-        block = torch.zeros((stop - start) * num_g)
+        block = buf[:(stop - start) * num_g]
+        block.numpy().fill(0)  # numpy: no wake-up of torch's thread pool
         if n:
             # int32 positions and flat indices where they fit: the pair
             # arrays are most of the time (half the bytes, ~25 % faster)
@@ -831,8 +881,8 @@ def jaccard_blocks(v_query: sp.csr_matrix, v_gallery: sp.csr_matrix,
             # scatter-add into float32 (a float64 bincount of the whole
             # block costs more than the pairs themselves)
             block.index_add_(0, torch.from_numpy(flat), torch.from_numpy(vals))
+            del pos, vals, flat  # not held while the caller uses the block
         yield start, stop, block.view(stop - start, num_g).numpy()
-        start = stop
 
 
 def jaccard_query_gallery(v_query: sp.csr_matrix, v_gallery: sp.csr_matrix,
@@ -1000,11 +1050,27 @@ def _final(source, num_q, k1, k2, lambda_value, memory_mb) -> np.ndarray:
     v = enc['V']
     scale = enc['row_max'][:num_q, None]
     lam = np.float32(lambda_value)
+    one_minus = np.float32(1.0) - lam
     for start, stop, min_sum in jaccard_blocks(v[:num_q], v[num_q:], memory_mb):
-        jaccard = 1.0 - min_sum / (2.0 - min_sum)
-        out[start:stop] = (jaccard * (1.0 - lam)
-                           + out[start:stop] / scale[start:stop] * lam)
+        # (1 - lam) * (1 - m / (2 - m)) + lam * d / max, in place and in
+        # row chunks (no block-sized temporaries; the same operations in
+        # the same order, so the same float32 result)
+        for s0 in range(0, stop - start, _COMBINE_ROWS):
+            s1 = min(s0 + _COMBINE_ROWS, stop - start)
+            m = min_sum[s0:s1]
+            o = out[start + s0:start + s1]
+            den = np.subtract(np.float32(2.0), m)
+            np.divide(m, den, out=m)
+            np.subtract(np.float32(1.0), m, out=m)
+            np.multiply(m, one_minus, out=m)
+            np.divide(o, scale[start + s0:start + s1], out=o)
+            np.multiply(o, lam, out=o)
+            np.add(m, o, out=o)
     return out
+
+
+#: query rows per step of the final combination (temporaries ~ rows x G)
+_COMBINE_ROWS = 64
 
 
 @RERANKERS.register_module()
