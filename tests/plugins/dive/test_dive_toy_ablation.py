@@ -87,18 +87,17 @@ def test_toy_config_is_small_convnet_at_32x16():
     torch.manual_seed(0)
     model = MODELS.build(model_cfg)
     assert isinstance(model.backbone, SmallConvNet)
-    x = torch.randn(8, 3, 32, 16)
+    x = torch.randn(8, 3, 32, 16, generator=torch.Generator().manual_seed(0))
     labels = dict(pid=torch.arange(4).repeat_interleave(2))
     model.eval()
     assert model(x, mode='tensor').shape == (8, 128)
     model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.optim_wrapper.
-                           optimizer.lr)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
-    for _ in range(3):
+    for _ in range(20):  # a fixed batch: the losses fall (it learns)
         loss = sum(model(x, mode='loss', labels=labels).values())
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
-    assert losses[-1] < losses[0], losses
+        losses.append(loss.item())
+    assert sum(losses[-3:]) < 0.7 * sum(losses[:3]), losses
