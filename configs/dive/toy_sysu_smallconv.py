@@ -4,12 +4,12 @@
 # toy SYSU-MM01 resized to 32x16, all-search protocol (10 trials). Not a
 # paper model: small enough for 3 seeds x 5 data settings on 2 CPU cores.
 # Why not timm's LCNet-0.5 at 64x32 (the earlier toy backbone): on the
-# 200-identity toy SYSU it scored all-search mAP 8.4 against a random
-# ranking's 8.0 and learnt no identity even within one modality (IR -> IR
-# leave-one-out mAP 8.1); SmallConvNet 32-64-128-256 scored 15.0 at 32x16
-# (12.0 at 64x32, 3x the CPU), 16-32-64-128 14.0 at half the CPU (seed 0,
-# benchmarks/dive_toy_diagnosis.py --train; plugins/dive/README.md,
-# "Toy diagnosis").
+# 200-identity toy SYSU it scored all-search mAP 7.9 against a random
+# ranking's 8.1 and learnt no identity even within one modality (IR -> IR
+# leave-one-out mAP 8.1); SmallConvNet 32-64-128-256 scored 14.8 at 32x16
+# (10.1 at 64x32, 3x the CPU), 16-32-64-128 12.9 at half the CPU (seed 0,
+# benchmarks/dive_toy_diagnosis.py --train, fewer steps than the table's
+# runs; plugins/dive/README.md, "Toy diagnosis").
 _base_ = [
     '../_base_/datasets/sysu_mm01.py', '../_base_/models/bot_r50.py',
     '../_base_/schedules/adam_120e.py', '../_base_/default_runtime.py'

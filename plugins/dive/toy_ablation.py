@@ -4,9 +4,10 @@
         [--seeds 0 1 2] [--epochs 8] [--perturb 0.2] [--jobs 2]
 
 Renders a toy SYSU-MM01 and a toy Market-1501 (``tools/make_toy_data.py``,
-64x32) when missing, writes the DiVE vocabulary (per camera and per
-modality), and generates infrared images of the external (toy Market)
-identities with :class:`DiVEToyIRGenerator` -- the stand-in for the
+``--ids`` 200 each, 64x32, under ``<root>/ids<N>/``) when missing, writes
+the DiVE vocabulary (per camera and per modality), and generates infrared
+images of the external (toy Market) identities with
+:class:`DiVEToyIRGenerator` -- the stand-in for the
 fine-tuned SD-1.5: it renders each identity's annotated attributes in
 infrared (one consistent person per identity), either in one generic
 infrared look ("single view") or in the look of each infrared camera of the
