@@ -4,16 +4,17 @@
         [--seeds 0 1 2] [--epochs 8] [--perturb 0.2] [--jobs 2]
 
 Renders a toy SYSU-MM01 and a toy Market-1501 (``tools/make_toy_data.py``,
-64x32) when missing, writes the DiVE vocabulary (per camera and per
-modality), and generates infrared images of the external (toy Market)
-identities with :class:`DiVEToyIRGenerator` -- the stand-in for the
+``--ids`` 200 each, 64x32, under ``<root>/ids<N>/``) when missing, writes
+the DiVE vocabulary (per camera and per modality), and generates infrared
+images of the external (toy Market) identities with
+:class:`DiVEToyIRGenerator` -- the stand-in for the
 fine-tuned SD-1.5: it renders each identity's annotated attributes in
 infrared (one consistent person per identity), either in one generic
 infrared look ("single view") or in the look of each infrared camera of the
 toy SYSU-MM01, 3 and 6 (its own camera tables, "multi view"), replacing
 each attribute of an identity with probability ``--perturb`` (imperfect
 identity inversion). Then for every seed it trains ``configs/dive/
-toy_sysu_lcnet.py`` (LCNet-0.5 from random weights) on
+toy_sysu_smallconv.py`` (SmallConvNet from random weights, 32x16) on
 
 * the toy SYSU-MM01 alone (baseline);
 * + generated IR images, single view (IR only);
@@ -42,7 +43,7 @@ import numpy as np
 from reidkit.stages.inprocess import cpu_seconds, parallel_map, sample_std
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = 'configs/dive/toy_sysu_lcnet.py'
+CONFIG = 'configs/dive/toy_sysu_smallconv.py'
 IR_CAMS = (3, 6)
 SETTINGS = [
     ('baseline (toy SYSU-MM01)', None),
@@ -188,14 +189,14 @@ def main(argv=None) -> dict:
     ap.add_argument('--root', default='work_dirs/dive_toy')
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     ap.add_argument('--epochs', type=int, default=8)
-    ap.add_argument('--ids', type=int, default=60,
+    ap.add_argument('--ids', type=int, default=200,
                     help='identities of each toy dataset')
     ap.add_argument('--min-images', type=int, default=8)
     ap.add_argument('--per-camera', type=int, default=6,
                     help='generated images per identity per IR camera '
                          '(paper: 18)')
     ap.add_argument('--perturb', type=float, default=0.2)
-    ap.add_argument('--sweep', type=int, nargs='*', default=[12],
+    ap.add_argument('--sweep', type=int, nargs='*', default=[37],
                     help='numbers of external identities for the sweep '
                          '(plus all)')
     ap.add_argument('--jobs', type=int, default=2,
@@ -209,7 +210,8 @@ def main(argv=None) -> dict:
     from mmengine.registry import init_default_scope
     init_default_scope('reidkit')
     t0 = time.time()
-    root = osp.abspath(args.root)
+    # one folder per world size: a toy of another --ids is another world
+    root = osp.join(osp.abspath(args.root), f'ids{args.ids}')
     sysu = make_toy('sysu_mm01', osp.join(root, 'sysu_mm01'), args.ids)
     market = make_toy('market1501', osp.join(root, 'market1501'), args.ids)
     ir = {view: generate(sysu, market, root, view, args.perturb,
