@@ -333,7 +333,10 @@ def _to_tensor(img: Image.Image, size, flip: bool) -> torch.Tensor:
 def _list_images(root: str, pattern: Optional[str], image_list: Optional[str],
                  what: str) -> List[str]:
     if image_list:
-        path = image_list if osp.isabs(image_list) else osp.join(root, image_list)
+        # as given (absolute, or relative to the working directory, as the
+        # configs' ``${aost_root}/aost/selected.txt`` is), else under ``root``
+        path = (image_list if osp.isfile(image_list)
+                else osp.join(root, image_list))
         if not osp.isfile(path):
             raise FileNotFoundError(f'UnpairedImageDataset: {what} image_list '
                                     f'{path} does not exist')

@@ -169,7 +169,9 @@ class FineGPR(ReIDDataset):
         if self.image_list is None:
             return None
         path = self.image_list
-        if not osp.isabs(path):
+        if not osp.isabs(path) and not osp.isfile(path):
+            # relative to the working directory when it is there (a stage's
+            # ``${aost_root}/...`` list), else to ``data_root``
             path = osp.join(self.data_root, path)
         if not osp.isfile(path):
             raise self.layout_error(f'missing image_list file {path!r}')

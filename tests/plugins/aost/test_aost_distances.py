@@ -159,9 +159,24 @@ def test_translation_distances_by_hand(tmp_path):
     # green target: red differs in (0,0) by 2 and (1,1) by -2 ->
     # 0.2 * 8 / (4 * 3^2 * 2^2) = 1/90, blue the same
     assert d['style_source'] == pytest.approx(1 / 90)
+    # the set measures: the sources' mean Gram is diag(1, 0, 1) against the
+    # target's diag(0, 2, 0): 0.2 * (1 + 4 + 1) / (4 * 3^2 * 2^2) = 1/120;
+    # colour: channel means (0.5, 0, 0.5) vs (0, 1, 0), all stds 0
+    assert d['set_style_source'] == pytest.approx(1 / 120)
+    assert d['set_style_translated'] == d['set_style_source']
+    assert d['colour_source'] == pytest.approx(np.sqrt(1.5))
+    # one target image: its two halves cannot be formed
+    assert 'set_style_floor' not in d
     # translating into the target: style distance 0, content moved by
     # 1/2 * (1 + 1) * 2 = 2 from each source
     d = translation_distances(dist, src, [tgt[0], tgt[0]], tgt)
     assert d['style_translated'] == 0 and d['content_own'] == pytest.approx(2.0)
+    assert d['set_style_translated'] == 0 and d['colour_translated'] == 0
+    # a target of two colours: its halves (one image each) differ by the
+    # Gram 2 e_g e_g^T - 2 e_b e_b^T and the channel means (0, 1, -1)
+    tgt2 = tgt + [src[1]]
+    d = translation_distances(dist, src, src, tgt2)
+    assert d['set_style_floor'] == pytest.approx(0.2 * 8 / 144)
+    assert d['colour_floor'] == pytest.approx(np.sqrt(2))
     with pytest.raises(ValueError, match='need >= 2 sources'):
         translation_distances(dist, src[:1], src[:1], tgt)

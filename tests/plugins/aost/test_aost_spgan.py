@@ -176,3 +176,21 @@ def test_residual_generator_starts_as_the_identity(tmp_path):
         xin = torch.from_numpy(img.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
         want = ((g(xin)[0].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255)
     assert np.abs(out - want).max() <= 1.0
+
+
+def test_image_list_relative_to_the_working_directory(tmp_path, monkeypatch):
+    # the configs name the selected list as '${aost_root}/aost/selected.txt':
+    # with a relative work dir it is relative to the working directory, not
+    # to the source root (the live toy config stopped on this)
+    _folder(str(tmp_path / 'src' / 'FineGPR' / '0001'), 3, 30)
+    _folder(str(tmp_path / 'tgt'), 2, 220)
+    os.makedirs(tmp_path / 'wd' / 'aost')
+    (tmp_path / 'wd' / 'aost' / 'selected.txt').write_text(
+        'FineGPR/0001/001.jpg\nFineGPR/0001/002.jpg\n')
+    (tmp_path / 'src' / 'in_root.txt').write_text('FineGPR/0001/000.jpg\n')
+    monkeypatch.chdir(tmp_path)
+    ds = UnpairedImageDataset('src', 'tgt', source_list='wd/aost/selected.txt',
+                              size=(32, 16))
+    assert [osp.basename(p) for p in ds.sources] == ['001.jpg', '002.jpg']
+    ds = UnpairedImageDataset('src', 'tgt', source_list='in_root.txt')
+    assert [osp.basename(p) for p in ds.sources] == ['000.jpg']

@@ -68,6 +68,19 @@ def test_every_variant_runs_on_the_toy_world_and_its_target():
     assert tr.train_dataloader.dataset.target_root == '/toy/msmt17'
     assert tr.train_cfg.max_iters == 7 and tr.model.contrastive_weight == 2.0
     assert tr.model.generator.residual is True
+    assert tr.model.identity_weight == ta.TOY_GAN['identity_weight']
+    assert tr.train_dataloader.batch_size == ta.TOY_GAN['batch_size']
+    assert {k: tr.optim_wrapper[k].optimizer.lr for k in tr.optim_wrapper
+            if k != 'constructor'} == dict.fromkeys(
+                ('model', 'discriminator', 'siamese'), ta.TOY_GAN['lr'])
+    assert tr.param_scheduler[0].begin == 3 and tr.param_scheduler[0].end == 7
+    # the CycleGAN ablation's config has no Siamese optimiser to set
+    opts = ta.toy_options(world, 'msmt17', 6, 7, 3, cyclegan=True)
+    cyc = load_config(osp.join(ROOT, 'configs/aost/finegpr_market_cyclegan_ide.py'),
+                      opts, work_dir='wd/c').stages[4].config
+    assert sorted(cyc.optim_wrapper) == ['constructor', 'discriminator', 'model']
+    assert cyc.model.contrastive_weight == 0
+    assert cyc.optim_wrapper.model.optimizer.lr == ta.TOY_GAN['lr']
     assert aost.stages[5].pipeline.generator.checkpoint_dir == \
         sh + '/train_translator/adapters'
     # the target-independent rows: one model per seed, tested on both targets
@@ -143,7 +156,10 @@ def test_table_is_mean_and_sample_std_per_target():
 
 
 def test_translator_report_table():
-    text = ta.format_report({'market': dict(style_source=2.5e-4,
-                                            style_translated=1.2e-4,
-                                            content_own=1e-7, content_other=1.4e-6)})
-    assert '| market | 0.00025 | 0.00012 | 1e-07 | 1.4e-06 |' in text
+    text = ta.format_report({'market': dict(
+        style_source=2.5e-4, style_translated=1.2e-4, set_style_source=6e-5,
+        set_style_translated=8e-6, set_style_floor=4e-7, colour_source=0.196,
+        colour_translated=0.071, colour_floor=0.011, content_own=1e-7,
+        content_other=1.4e-6)})
+    assert ('| market | 0.00025 -> 0.00012 | 6e-05 -> 8e-06 (4e-07) '
+            '| 0.196 -> 0.071 (0.011) | 1e-07 / 1.4e-06 |') in text
